@@ -1,0 +1,40 @@
+from django.contrib.auth.base_user import BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class UserQuerySet(models.QuerySet):
+    def with_email(self, email):
+        """Users whose email is `email` ignoring case (uses the unique index on lower(email))."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    """Email is the login; it is unique ignoring case (a database constraint)."""
+
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.with_email(email).get()
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("Users must have an email address.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        extra_fields.setdefault("email_verified", True)
+        if extra_fields["is_staff"] is not True or extra_fields["is_superuser"] is not True:
+            raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
+        return self._create_user(email, password, **extra_fields)

@@ -1,0 +1,73 @@
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.managers import UserManager
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A Roster user: the email is the login, the id a UUID that is safe to show in URLs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField("email address", max_length=254)
+    first_name = models.CharField("first name", max_length=150, blank=True)
+    last_name = models.CharField("last name", max_length=150, blank=True)
+    email_verified = models.BooleanField("email verified", default=False)
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Unticked instead of deleting: the row is kept and every token stops working.",
+    )
+    is_staff = models.BooleanField(
+        "staff status", default=False, help_text="Can log into the admin and manage users."
+    )
+    date_joined = models.DateTimeField("date joined", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = "user"
+        verbose_name_plural = "users"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A user with this email already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email)
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self):
+        return self.first_name
+
+
+class RefreshTokenReuse(models.Model):
+    """A rotated refresh token presented again: likely stolen, so all its user's tokens died."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_token_reuses")
+    jti = models.CharField(max_length=255)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detected_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-detected_at"]
+        verbose_name = "refresh token reuse"
+
+    def __str__(self):
+        return f"{self.user} at {self.detected_at:%Y-%m-%d %H:%M}"

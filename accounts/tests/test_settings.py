@@ -1,0 +1,164 @@
+"""The settings module as an operator meets it: through real processes with a clean environment."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import dj_database_url
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = secrets.token_urlsafe(64)
+
+
+def manage(*args, **env):
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        None,
+        "too-short-key",
+        "change-me-to-a-random-string-of-at-least-50-characters",
+    ],
+    ids=["missing", "short", "placeholder"],
+)
+def test_debug_off_refuses_a_weak_secret_key_with_one_line(key):
+    env = {"DEBUG": "False", "ALLOWED_HOSTS": "example.com"}
+    if key is not None:
+        env["SECRET_KEY"] = key
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "SECRET_KEY" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_wsgi_entry_point_refuses_a_missing_secret_key_too():
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "DEBUG": "False", "ALLOWED_HOSTS": "example.com"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_debug_on_allows_the_development_key():
+    result = manage("check", DEBUG="True")
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_is_clean_with_only_debug_key_and_hosts():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="False",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="roster.example.com",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sqlite_in_the_project_is_the_default_database():
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['ENGINE'], d['NAME'])",
+        DEBUG="True",
+    )
+
+    assert result.returncode == 0, result.stderr
+    engine, name = result.stdout.split()
+    assert engine == "django.db.backends.sqlite3"
+    assert name == str(ROOT / "db.sqlite3")
+
+
+def test_database_url_selects_postgresql_with_a_connect_timeout():
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['ENGINE'], d['NAME'], d['HOST'], d['PORT'], d['CONN_MAX_AGE'], "
+        "d['CONN_HEALTH_CHECKS'], d['OPTIONS']['connect_timeout'])",
+        DEBUG="True",
+        DATABASE_URL="postgres://roster:pw@db.internal:5433/rosterdb",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "rosterdb",
+        "db.internal",
+        "5433",
+        "600",
+        "True",
+        "3",
+    ]
+
+
+def test_dj_database_url_reads_credentials_from_the_url():
+    parsed = dj_database_url.parse("postgres://roster:s3cret@localhost:5432/roster")
+
+    assert (parsed["USER"], parsed["PASSWORD"], parsed["NAME"]) == ("roster", "s3cret", "roster")
+
+
+def test_throttle_rates_from_the_environment_merge_over_the_defaults():
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; r = settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'];"
+        " print(r['login'], r['register'], r['login_failures'])",
+        DEBUG="True",
+        THROTTLE_RATES="login=100/hour,register=7/hour",
+    )
+
+    assert result.stdout.split() == ["100/hour", "7/hour", "10/15m"]
+
+
+def test_filemail_url_writes_to_an_absolute_folder(tmp_path):
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.EMAIL_FILE_PATH)",
+        DEBUG="True",
+        EMAIL_URL=f"filemail://{tmp_path}",
+    )
+
+    assert result.stdout.split() == [
+        "django.core.mail.backends.filebased.EmailBackend",
+        str(tmp_path),
+    ]

@@ -1,0 +1,159 @@
+"""Throttles. Counts live in the default cache (Redis via CACHE_URL), so every app process shares
+them. When the cache is unreachable the throttles let requests through and log it: an outage of
+the cache must not become an outage of logins."""
+
+import hashlib
+import logging
+import math
+import re
+import time
+
+from django.core.cache import cache
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+_RATE = re.compile(r"(\d+)/(\d*)([smhd])\w*")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate):
+    """`10/15m` -> (10, 900); also DRF's `100/hour`. None means unlimited."""
+    if rate is None:
+        return None, None
+    match = _RATE.fullmatch(rate.strip())
+    if not match:
+        raise ValueError(f"Throttle rate {rate!r} is not like '10/minute' or '10/15m'.")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * _SECONDS[unit]
+
+
+def rate_for(scope):
+    return api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+
+
+def _digest(value):
+    # Emails are personal data: keep only a digest in cache keys.
+    return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+
+
+class RosterRateThrottle(SimpleRateThrottle):
+    """SimpleRateThrottle that reads rates per request, accepts `N/15m`, survives cache outages."""
+
+    def get_rate(self):
+        return rate_for(self.scope)
+
+    def parse_rate(self, rate):
+        return parse_rate(rate)
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            logger.warning(
+                "Throttle %s skipped: the cache is unreachable", self.scope, exc_info=True
+            )
+            return True
+
+
+class AnonThrottle(RosterRateThrottle):
+    scope = "anon"
+
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class UserThrottle(RosterRateThrottle):
+    scope = "user"
+
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            ident = request.user.pk
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class PerIPThrottle(RosterRateThrottle):
+    """Counts every request of a view per client IP (the socket's, unless NUM_PROXIES says)."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class PerEmailThrottle(RosterRateThrottle):
+    """Counts requests per target email, ignoring case, so one mailbox cannot be bombed."""
+
+    def get_cache_key(self, request, view):
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": _digest(email)}
+
+
+class LoginThrottle(PerIPThrottle):
+    scope = "login"
+
+
+class RegisterThrottle(PerIPThrottle):
+    scope = "register"
+
+
+class RegisterEmailThrottle(PerEmailThrottle):
+    scope = "register_email"
+
+
+class PasswordResetThrottle(PerIPThrottle):
+    scope = "password_reset"
+
+
+class PasswordResetEmailThrottle(PerEmailThrottle):
+    scope = "password_reset_email"
+
+
+class EmailResendThrottle(UserThrottle):
+    scope = "email_resend"
+
+
+class LoginFailureThrottle:
+    """Failed logins per account (email, ignoring case): a fixed window opened by the first failure.
+
+    Once the limit is reached every login for that account answers 429, right password or not,
+    until the window passes. `cache.add` and `cache.incr` are atomic in Redis, so app processes
+    sharing one Redis count together.
+    """
+
+    scope = "login_failures"
+
+    def __init__(self, email):
+        self.limit, self.window = parse_rate(rate_for(self.scope))
+        ident = _digest(email) if isinstance(email, str) else "none"
+        self.count_key = f"throttle_{self.scope}_{ident}_count"
+        self.since_key = f"throttle_{self.scope}_{ident}_since"
+
+    def wait(self):
+        """Seconds until this account may try again, or None when it may try now."""
+        if self.limit is None:
+            return None
+        try:
+            found = cache.get_many([self.count_key, self.since_key])
+        except Exception:  # noqa: BLE001
+            logger.warning("Login failure throttle skipped: the cache is unreachable")
+            return None
+        count, since = found.get(self.count_key, 0), found.get(self.since_key)
+        if count < self.limit or since is None:
+            return None
+        return max(1, math.ceil(since + self.window - time.time()))
+
+    def record_failure(self):
+        if self.limit is None:
+            return
+        try:
+            if cache.add(self.count_key, 0, timeout=self.window):
+                cache.set(self.since_key, time.time(), timeout=self.window)
+            cache.incr(self.count_key)
+        except Exception:  # noqa: BLE001
+            logger.warning("Login failure not counted: the cache is unreachable")

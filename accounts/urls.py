@@ -1,0 +1,13 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path(
+        "password/reset/<str:uidb64>/<str:token>/",
+        views.password_reset_confirm,
+        name="password-reset-confirm",
+    ),
+    path("email/verify/<str:uidb64>/<str:token>/", views.email_verify, name="email-verify"),
+]

@@ -1,0 +1,101 @@
+"""RFC 9457 problem details: the one shape of every API error, from DRF views and Django alike."""
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import JsonResponse
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER = "5"
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+DETAILS = {
+    400: "The request body or parameters are not valid; see `errors`.",
+    404: "Nothing was found at this address.",
+    500: "The server failed to answer this request. It has been logged.",
+    503: "The service cannot reach its database right now. Try again shortly.",
+}
+
+
+def problem(status, detail=None, *, code=None, errors=None):
+    """The body of a problem: `type`, `title`, `status`, `detail` (+ `code`, + `errors` for 400)."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": str(detail or DETAILS.get(status) or HTTPStatus(status).description),
+    }
+    if code:
+        body["code"] = code
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(status, detail=None, *, headers=None, **extra):
+    """A problem as a plain Django response, for code outside DRF (error views, middleware)."""
+    response = JsonResponse(
+        problem(status, detail, **extra), status=status, content_type=PROBLEM_CONTENT_TYPE
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def is_database_outage(exc):
+    return isinstance(exc, DATABASE_ERRORS) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    )
+
+
+def _field_errors(detail):
+    if isinstance(detail, dict):
+        return detail
+    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+
+
+def _detail_and_code(exc):
+    detail = exc.detail
+    if isinstance(detail, dict) and "detail" in detail:  # SimpleJWT's InvalidToken
+        code = detail.get("code")
+        return detail["detail"], getattr(code, "code", code) or exc.default_code
+    if isinstance(detail, list) and len(detail) == 1:
+        detail = detail[0]
+    return detail, getattr(detail, "code", None) or exc.default_code
+
+
+def problem_exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every APIException, Django ValidationError and database outage
+    becomes a problem; anything else is left to Django's handler500 (a 500 problem, logged)."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    if is_database_outage(exc):
+        logger.error("Database unavailable: %s", exc.__class__.__name__)
+        response = Response(
+            problem(503, code="database_unavailable"),
+            status=503,
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
+        )
+    else:
+        response = exception_handler(exc, context)
+        if response is None:
+            return None
+        if isinstance(exc, exceptions.ValidationError):
+            response.data = problem(400, code="invalid", errors=_field_errors(response.data))
+        else:
+            detail, code = _detail_and_code(exc)
+            response.data = problem(response.status_code, detail, code=code)
+    request = context.get("request")
+    renderer = getattr(request, "accepted_renderer", None)
+    if renderer is None or isinstance(renderer, JSONRenderer):
+        response.content_type = PROBLEM_CONTENT_TYPE
+    return response

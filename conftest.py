@@ -1,0 +1,63 @@
+"""Fixtures shared by every test: users, API clients, and the few settings tests override."""
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+
+PASSWORD = "a-Long-enough-passw0rd"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    """A fast hasher, in-memory email, and a fresh throttle count for every test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(password=PASSWORD)
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(password=PASSWORD)
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def bearer_client(account):
+    client = APIClient()
+    refresh = RefreshToken.for_user(account)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
+    client.refresh_token = str(refresh)
+    return client
+
+
+@pytest.fixture
+def auth_client(user):
+    """An API client carrying a real access token of `user` (and `.refresh_token`)."""
+    return bearer_client(user)
+
+
+@pytest.fixture
+def staff_client(staff):
+    return bearer_client(staff)

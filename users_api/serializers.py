@@ -1,0 +1,99 @@
+"""Serializers: the user shape of DESIGN.md (never a password or a hash) and the auth bodies."""
+
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.tokens import MAX_PASSWORD_LENGTH
+
+USER_FIELDS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "email_verified",
+    "is_active",
+    "is_staff",
+    "date_joined",
+    "last_login",
+)
+
+
+class PasswordInput(serializers.CharField):
+    """A password as typed: not trimmed, bounded so a 1 MB body is refused before any hashing."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", MAX_PASSWORD_LENGTH)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user as staff see and edit it."""
+
+    class Meta:
+        model = User
+        fields = USER_FIELDS
+        read_only_fields = ("id", "date_joined", "last_login")
+
+
+class UserCreateSerializer(UserSerializer):
+    """Staff creating a user; without a password the user sets one through a reset."""
+
+    password = PasswordInput(required=False)
+
+    class Meta(UserSerializer.Meta):
+        fields = (*USER_FIELDS, "password")
+        extra_kwargs = {"email": {"validators": []}}
+
+
+class ProfileSerializer(UserSerializer):
+    """A user editing their own record: only the names are writable."""
+
+    class Meta(UserSerializer.Meta):
+        read_only_fields = tuple(f for f in USER_FIELDS if f not in ("first_name", "last_name"))
+
+
+class RegistrationSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordInput()
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class RefreshTokenSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenVerifySerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=4096)
+
+
+class EmailVerificationSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = PasswordInput()
+    new_password = PasswordInput()
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = PasswordInput()
+
+
+class AccountCloseSerializer(serializers.Serializer):
+    password = PasswordInput()

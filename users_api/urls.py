@@ -1,0 +1,47 @@
+"""The /api/v1/ URL map."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import APIRootView, DefaultRouter
+
+from users_api import auth
+from users_api.views import UserViewSet
+
+
+class RosterAPIRootView(APIRootView):
+    """The browsable API's front page: open to anyone, so a browser can find the login link."""
+
+    permission_classes = [AllowAny]
+
+
+router = DefaultRouter(trailing_slash=True)
+router.include_format_suffixes = False
+router.APIRootView = RosterAPIRootView
+router.register("users", UserViewSet, basename="user")
+
+auth_patterns = [
+    path("register/", auth.RegisterView.as_view(), name="register"),
+    path("token/", auth.TokenObtainView.as_view(), name="token"),
+    path("token/refresh/", auth.TokenRefreshView.as_view(), name="token-refresh"),
+    path("token/verify/", auth.TokenVerifyView.as_view(), name="token-verify"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("email/verify/", auth.EmailVerifyView.as_view(), name="email-verify"),
+    path("email/resend/", auth.EmailResendView.as_view(), name="email-resend"),
+    path("password/change/", auth.PasswordChangeView.as_view(), name="password-change"),
+    path("password/reset/", auth.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password/reset/confirm/",
+        auth.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+]
+
+app_name = "api"
+urlpatterns = [
+    path("auth/", include(auth_patterns)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("", include(router.urls)),
+]

@@ -11,9 +11,13 @@ PASSWORD = "a-Long-enough-passw0rd"
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
-    """A fast hasher, in-memory email, and a fresh throttle count for every test."""
+    """A fast hasher, in-memory email, static files without collectstatic, fresh throttles."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     from django.core.cache import cache
 
     cache.clear()

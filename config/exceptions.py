@@ -3,9 +3,10 @@
 import logging
 from http import HTTPStatus
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -78,6 +79,10 @@ def problem_exception_handler(exc, context):
     becomes a problem; anything else is left to Django's handler500 (a 500 problem, logged)."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
     if is_database_outage(exc):
         logger.error("Database unavailable: %s", exc.__class__.__name__)
         response = Response(
@@ -93,7 +98,9 @@ def problem_exception_handler(exc, context):
             response.data = problem(400, code="invalid", errors=_field_errors(response.data))
         else:
             detail, code = _detail_and_code(exc)
-            response.data = problem(response.status_code, detail, code=code)
+            # Every 400 carries `errors`, also a body that could not be parsed at all.
+            errors = _field_errors([detail]) if response.status_code == 400 else None
+            response.data = problem(response.status_code, detail, code=code, errors=errors)
     request = context.get("request")
     renderer = getattr(request, "accepted_renderer", None)
     if renderer is None or isinstance(renderer, JSONRenderer):

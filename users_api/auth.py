@@ -39,6 +39,10 @@ class PublicView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    def get_authenticate_header(self, request):
+        # Bad tokens here must answer 401 with a challenge, which DRF only sends when told how.
+        return 'Bearer realm="api"'
+
     def validated(self, serializer_class):
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)

@@ -5,7 +5,23 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from accounts.models import User
 
 
+class StrictBooleanFilter(django_filters.ChoiceFilter):
+    """`true` or `false`; anything else is a 400 rather than silently ignored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, choices=[("true", "true"), ("false", "false")], **kwargs)
+
+    def filter(self, qs, value):
+        if value in ("", None):
+            return qs
+        return qs.filter(**{self.field_name: value == "true"})
+
+
 class UserFilter(django_filters.FilterSet):
+    is_active = StrictBooleanFilter()
+    is_staff = StrictBooleanFilter()
+    email_verified = StrictBooleanFilter()
+
     class Meta:
         model = User
         fields = ("is_active", "is_staff", "email_verified")

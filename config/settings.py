@@ -254,7 +254,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "users_api.pagination.UserPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "users_api.schema.RosterAutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.problem_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

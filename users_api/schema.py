@@ -1,0 +1,148 @@
+"""The OpenAPI schema: every operation documents each error it can answer, as RFC 9457 problems.
+
+`RosterAutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]) reads the errors off the view, so a new
+view is documented without a decorator: a body or query parameters can be invalid (400), a body can
+have an unsupported media type (415), authentication can fail (401), a permission or the CSRF check
+can deny (403), a path or a page can be missing (404), throttles can refuse (429), and the database
+can be down (503). `config.exceptions` produces exactly these bodies.
+"""
+
+from collections import defaultdict
+from http import HTTPStatus
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework_simplejwt.views import TokenViewBase
+
+from config.exceptions import PROBLEM_CONTENT_TYPE
+
+# Permissions that only ask "is there a user?": failing them is a 401, never a 403.
+AUTHENTICATION_ONLY_PERMISSIONS = (AllowAny, IsAuthenticated)
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem: the body of every error Roster answers."""
+
+    type = serializers.CharField(help_text="Always `about:blank`.")
+    title = serializers.CharField(help_text="The HTTP status phrase.")
+    status = serializers.IntegerField(help_text="The HTTP status code of the response.")
+    detail = serializers.CharField(help_text="What went wrong, for a person.")
+    code = serializers.CharField(
+        required=False, help_text="A stable machine-readable reason, e.g. `token_not_valid`."
+    )
+
+
+class ValidationProblemSerializer(ProblemSerializer):
+    """A 400 problem; `errors` holds the messages per field (absent for an unparsable body)."""
+
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Messages per field name, or `non_field_errors`.",
+    )
+
+
+def _header(description, schema_type="string"):
+    return {"schema": {"type": schema_type}, "description": description}
+
+
+RETRY_AFTER = _header("Seconds to wait before trying again.")
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": _header('The challenge: `Bearer realm="api"`.')},
+    429: {"Retry-After": RETRY_AFTER},
+    503: {"Retry-After": RETRY_AFTER},
+}
+
+
+def _checks_credentials_in_body(view):
+    """The login and token endpoints answer 401 for a wrong password or a bad token in the body."""
+    # Imported here: the views' @extend_schema loads this module while users_api.auth imports.
+    from users_api import auth
+
+    credential_views = (TokenViewBase, auth.TokenRefreshView, auth.TokenVerifyView, auth.LogoutView)
+    return isinstance(view, credential_views)
+
+
+class RosterAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema plus the problem responses each operation can answer."""
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        for status, reasons in self._error_reasons(operation).items():
+            responses.setdefault(str(status), self._problem_response(status, reasons))
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _get_request_body(self, direction="request"):
+        """A DELETE documents a body when `@extend_schema(request=...)` declares one for it
+        (`DELETE users/me/` takes the password); drf-spectacular would drop it."""
+        declared = self.get_request_serializer()
+        if self.method != "DELETE" or not self._is_declared_for_operation(declared):
+            return super()._get_request_body(direction)
+        schema, required = self._get_request_for_media_type(declared, direction)
+        body = {"content": {media_type: {"schema": schema} for media_type in self.map_parsers()}}
+        if required:
+            body["required"] = True
+        return body
+
+    def _is_declared_for_operation(self, serializer):
+        """True when the serializer is not the view's own, so a decorator named it."""
+        own = self._get_serializer()
+        return serializer is not None and type(force_instance(serializer)) is not type(
+            force_instance(own)
+        )
+
+    def _error_reasons(self, operation):
+        """{status: [why this operation can answer it]} for each error status it can answer."""
+        view = self.view
+        parameters = operation.get("parameters", [])
+        permissions = view.get_permissions()
+        authenticators = view.get_authenticators()
+        reasons = defaultdict(list)
+        if "requestBody" in operation:
+            reasons[400].append("The body is not valid; see `errors`.")
+            reasons[415].append("The body's Content-Type is not JSON, form or multipart.")
+        if any(parameter["in"] == "query" for parameter in parameters):
+            reasons[400].append("A query parameter is not valid; see `errors`.")
+        if any(not isinstance(permission, AllowAny) for permission in permissions):
+            reasons[401].append("No valid access token was sent.")
+        elif authenticators:
+            reasons[401].append("The Authorization header holds a bad token.")
+        if _checks_credentials_in_body(view):
+            reasons[401].append("The credentials or the token in the body are not valid.")
+        if any(not isinstance(p, AUTHENTICATION_ONLY_PERMISSIONS) for p in permissions):
+            reasons[403].append("Only staff can do this.")
+        if self.method in UNSAFE_METHODS and any(
+            isinstance(authenticator, SessionAuthentication) for authenticator in authenticators
+        ):
+            reasons[403].append("A session-authenticated request lacks its CSRF token.")
+        if any(parameter["in"] == "path" for parameter in parameters):
+            reasons[404].append("No such object, or not one you may see.")
+        if self._get_paginator() and self._is_list_view():
+            reasons[404].append("The page number is out of range.")
+        if view.get_throttles():
+            reasons[429].append("Too many requests; see `Retry-After`.")
+        reasons[500].append("An unexpected error; it has been logged.")
+        reasons[503].append("The database cannot be reached; see `Retry-After`.")
+        return reasons
+
+    def _problem_response(self, status, reasons):
+        serializer = ValidationProblemSerializer if status == 400 else ProblemSerializer
+        response = {
+            "description": " ".join([f"{HTTPStatus(status).phrase}.", *reasons]),
+            "content": {
+                PROBLEM_CONTENT_TYPE: {
+                    "schema": self.resolve_serializer(serializer, "response").ref
+                }
+            },
+        }
+        if status in ERROR_HEADERS:
+            response["headers"] = ERROR_HEADERS[status]
+        return response

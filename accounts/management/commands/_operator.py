@@ -1,0 +1,78 @@
+"""What the user commands share: a terminal-only progress line, argument types, the user shape.
+
+The leading underscore keeps Django from taking this module for a command.
+"""
+
+import argparse
+import time
+
+from django.db.models.functions import Lower
+
+from accounts.models import User
+from users_api.serializers import USER_FIELDS
+
+__all__ = ["USER_FIELDS", "Progress", "positive_int", "users_by_email"]
+
+LOOKUP_CHUNK = 2000  # emails per `IN (...)`: under SQLite's limit on query parameters
+
+
+def positive_int(text):
+    """argparse type: a whole number of at least 1 (a bad one is a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+class Progress:
+    """A carriage-return progress line on a terminal; nothing at all when the stream is piped."""
+
+    interval = 0.2  # seconds between redraws: a million rows must not mean a million writes
+
+    def __init__(self, stream, label, total=None):
+        self.stream, self.label, self.total = stream, label, total
+        self.enabled = stream.isatty()
+        self.done = 0
+        self._drawn_at = 0.0
+        self._width = 0
+
+    def advance(self, count):
+        self.done += count
+        now = time.monotonic()
+        if self.enabled and now - self._drawn_at >= self.interval:
+            self._drawn_at = now
+            self._draw()
+
+    def close(self):
+        """Erase the line so the summary that follows starts clean."""
+        if self.enabled:
+            self.stream.write("\r" + " " * self._width + "\r", ending="")
+            self.stream.flush()
+
+    def _draw(self):
+        line = f"{self.label}: {self.done:,}"
+        if self.total:
+            line += f" / {self.total:,} ({100 * self.done // self.total}%)"
+        self._width = max(self._width, len(line))
+        self.stream.write("\r" + line.ljust(self._width), ending="")
+        self.stream.flush()
+
+
+def users_by_email(emails, *, only=None):
+    """The existing users whose email is one of `emails` (lowercase), keyed by lowercase email.
+
+    Looked up through the unique index on lower(email), a chunk of emails per query.
+    """
+    emails = list(emails)
+    found = {}
+    for start in range(0, len(emails), LOOKUP_CHUNK):
+        users = User.objects.annotate(email_lower=Lower("email")).filter(
+            email_lower__in=emails[start : start + LOOKUP_CHUNK]
+        )
+        if only:
+            users = users.only(*only)
+        found.update((user.email_lower, user) for user in users)
+    return found

@@ -1,0 +1,148 @@
+"""Scale-out: two gunicorn app servers behind nginx, one PostgreSQL, one Redis.
+
+The app servers share nothing but the database and the cache, so whatever one of them does, the
+other must honour: tokens, logouts, throttle counts. nginx is the one trusted proxy (NUM_PROXIES=1).
+"""
+
+import json
+import os
+import secrets
+
+import pytest
+
+from config.tests.servers import PASSWORD, call, live, register_and_login, worker_rss_kib
+from deploy.soak import soak
+
+pytestmark = live
+
+# Room for the soak's logins from one IP; login_failures and password_reset keep their defaults.
+RATES = "login=100000/minute,register=100000/hour,register_email=100/hour,user=1000000/hour"
+SOAK_SECONDS = float(os.environ.get("ROSTER_SOAK_SECONDS", 30))
+SOAK_CONNECTIONS = int(os.environ.get("ROSTER_SOAK_CONNECTIONS", 32))
+
+
+@pytest.fixture(scope="module")
+def deployment(live_servers):
+    with live_servers.deployment(
+        "scaleout", app_servers=2, nginx=True, NUM_PROXIES="1", THROTTLE_RATES=RATES
+    ) as deployment:
+        yield deployment
+
+
+@pytest.fixture
+def ports(deployment):
+    """The two app servers' ports, then nginx's."""
+    first, second = deployment.app_servers
+    return first.port, second.port, deployment.nginx.port
+
+
+def test_a_token_issued_by_one_app_server_works_on_the_other(ports):
+    first, second, _ = ports
+    email, tokens = register_and_login(first)
+
+    me = call(second, "GET", "/api/v1/users/me/", token=tokens["access"])
+    refreshed = call(second, "POST", "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+
+    assert me.status == 200
+    assert me.json()["email"] == email
+    assert refreshed.status == 200
+    assert call(first, "GET", "/api/v1/users/me/", token=refreshed.json()["access"]).status == 200
+
+
+def test_a_logout_on_one_app_server_is_honoured_by_the_other(ports):
+    first, second, _ = ports
+    _, tokens = register_and_login(first)
+
+    logout = call(first, "POST", "/api/v1/auth/logout/", {"refresh": tokens["refresh"]})
+    refreshed = call(second, "POST", "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+
+    assert logout.status == 204
+    assert refreshed.status == 401
+    assert refreshed.headers["content-type"] == "application/problem+json"
+
+
+def test_failed_logins_are_counted_across_app_servers(ports):
+    # login_failures is 10 per 15 minutes: the 11th attempt is refused wherever it lands,
+    # exactly as on a single server, even with the right password.
+    first, second, _ = ports
+    email, _ = register_and_login(first)
+    wrong = {"email": email.upper(), "password": "not-the-password-at-all"}
+
+    failures = [
+        call((first, second)[n % 2], "POST", "/api/v1/auth/token/", wrong) for n in range(10)
+    ]
+    right = {"email": email, "password": PASSWORD}
+    after_on_first = call(first, "POST", "/api/v1/auth/token/", right)
+    after_on_second = call(second, "POST", "/api/v1/auth/token/", right)
+
+    assert [reply.status for reply in failures] == [401] * 10
+    assert after_on_first.status == 429
+    assert after_on_second.status == 429
+    assert int(after_on_second.headers["retry-after"]) > 0
+
+
+def test_throttles_count_the_real_client_ip_that_nginx_reports(ports):
+    # password_reset allows 10 requests per hour per client IP. Two clients on their own loopback
+    # addresses reach Roster only through nginx, so Roster's socket peer is always nginx.
+    _, _, nginx = ports
+
+    def reset(source, **headers):
+        body = {"email": f"nobody-{secrets.token_hex(6)}@example.com"}
+        return call(
+            nginx, "POST", "/api/v1/auth/password/reset/", body, source=source, headers=headers
+        )
+
+    first_client = [reset("127.0.0.2").status for _ in range(10)]
+    eleventh = reset("127.0.0.2")
+    forged = reset("127.0.0.2", **{"X-Forwarded-For": "203.0.113.9"})
+    other_client = reset("127.0.0.3")
+
+    assert first_client == [202] * 10
+    assert eleventh.status == 429
+    assert forged.status == 429, "a client-sent X-Forwarded-For must not reset its count"
+    assert other_client.status == 202, "another client behind the same nginx has its own count"
+
+
+def test_a_soak_through_nginx_has_no_server_errors_and_flat_worker_memory(deployment, ports):
+    _, _, nginx = ports
+    per_server = [server.worker_pids() for server in deployment.app_servers]
+    workers = [pid for pids in per_server for pid in pids]
+    # Warm up first: imports, connections and allocator arenas settle before memory is measured.
+    soak(f"http://127.0.0.1:{nginx}", seconds=min(10, SOAK_SECONDS), connections=SOAK_CONNECTIONS)
+    before = {pid: worker_rss_kib(pid) for pid in workers}
+
+    figures = soak(f"http://127.0.0.1:{nginx}", seconds=SOAK_SECONDS, connections=SOAK_CONNECTIONS)
+
+    after = {pid: worker_rss_kib(pid) for pid in workers}
+    figures["worker_rss_mib"] = {
+        "before": [round(before[pid] / 1024, 1) for pid in workers],
+        "after": [round(after[pid] / 1024, 1) for pid in workers],
+    }
+    print("\nsoak figures:", json.dumps(figures))
+    assert figures["server_errors"] == 0, figures
+    assert figures["client_failures"] == {}, figures
+    assert set(figures["statuses"]) == {"200"}, figures
+    assert figures["requests"] > 100 * SOAK_SECONDS / 30, figures
+    assert [server.worker_pids() for server in deployment.app_servers] == per_server, (
+        "no worker died or was replaced during the soak"
+    )
+    for pid in workers:
+        assert after[pid] - before[pid] < 32 * 1024, f"worker {pid} grew: {figures}"
+
+
+def test_nginx_sends_requests_to_the_other_app_server_when_one_is_down(deployment, ports):
+    first, _, nginx = ports
+    _, tokens = register_and_login(first)
+    deployment.app_servers[1].stop()
+    try:
+        replies = [
+            call(nginx, "GET", "/api/v1/users/me/", token=tokens["access"]) for _ in range(6)
+        ]
+        refreshed = call(
+            nginx, "POST", "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}
+        )
+    finally:
+        deployment.app_servers[1].start()
+
+    assert [reply.status for reply in replies] == [200] * 6
+    assert refreshed.status == 200

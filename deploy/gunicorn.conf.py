@@ -1,0 +1,41 @@
+"""gunicorn settings for one Roster app server: `gunicorn -c deploy/gunicorn.conf.py config.wsgi`.
+
+Every app server is identical and stateless: PostgreSQL holds the data, Redis the throttle counts,
+so scaling out is starting this on another host and adding it to nginx's upstream. The knobs an
+operator turns are environment variables, so one file serves every host.
+"""
+
+import multiprocessing
+import os
+
+# Private address only: nginx is the one way in (NUM_PROXIES=1 trusts its X-Forwarded-For).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+
+# Threads, not more processes: a request mostly waits on PostgreSQL and Redis, while an Argon2
+# hash holds 64 MiB for its ~70 ms. Each thread keeps its own persistent database connection, so
+# PostgreSQL's max_connections must exceed (app servers x workers x threads) + admin sessions.
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+
+# A worker silent this long is killed and replaced; Roster answers 503 within ~3 s when PostgreSQL
+# is down (connect_timeout), so this only catches real hangs.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = 30
+# nginx opens a fresh connection per request (no upstream keepalive), so idle ones can go fast.
+keepalive = 2
+
+# Recycling workers is off by default: the soak test shows memory stays flat without it.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
+max_requests_jitter = max_requests // 10
+
+# Bodies over 1 MB are refused by nginx; these bound what reaches Python if someone bypasses it.
+limit_request_line = 8190
+limit_request_fields = 100
+
+# Logs to stderr, collected by systemd/journald (or the test's log file).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms'
+proc_name = "roster"

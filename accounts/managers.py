@@ -1,12 +1,26 @@
 from django.contrib.auth.base_user import BaseUserManager
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Value
+from django.db.models.functions import Concat, Lower, Upper
+
+
+def search_document():
+    """What `?search=` looks in: email and names, upper-cased. On PostgreSQL a trigram GIN index
+    is built on exactly this expression (migration 0002), so substring search uses the index."""
+    return Upper(Concat("email", Value(" "), "first_name", Value(" "), "last_name"))
 
 
 class UserQuerySet(models.QuerySet):
     def with_email(self, email):
         """Users whose email is `email` ignoring case (uses the unique index on lower(email))."""
         return self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+
+    def search(self, terms):
+        """Users matching every term somewhere in their email or names, ignoring case."""
+        queryset = self.alias(search_document=search_document())
+        for term in terms:
+            queryset = queryset.filter(search_document__contains=term.upper())
+        return queryset
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):

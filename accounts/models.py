@@ -42,6 +42,26 @@ class User(AbstractBaseUser, PermissionsMixin):
                 violation_error_message="A user with this email already exists.",
             ),
         ]
+        # One index per supported ordering, each ending in the id tie-breaker so pages are
+        # stable and keyset (cursor) paging is an index range scan in either direction; partial
+        # indexes for the rare values of the filters. The trigram search index is in 0002.
+        indexes = [
+            models.Index(fields=["date_joined", "id"], name="accounts_user_joined_idx"),
+            models.Index(fields=["last_login", "id"], name="accounts_user_last_login_idx"),
+            models.Index(fields=["email", "id"], name="accounts_user_email_idx"),
+            models.Index(fields=["first_name", "id"], name="accounts_user_first_name_idx"),
+            models.Index(fields=["last_name", "id"], name="accounts_user_last_name_idx"),
+            models.Index(
+                fields=["date_joined", "id"],
+                condition=models.Q(is_staff=True),
+                name="accounts_user_staff_idx",
+            ),
+            models.Index(
+                fields=["date_joined", "id"],
+                condition=models.Q(is_active=False),
+                name="accounts_user_inactive_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.email

@@ -74,19 +74,28 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
 
 
 def user_update(*, user: User, data: dict) -> User:
-    """Change names, or (staff callers) email and status; a new email needs re-verification."""
+    """Change names, or (staff callers) email and status; a new email needs re-verification.
+
+    Only the changed columns are written, so a concurrent password change is never undone.
+    """
+    changed = set()
     email = data.get("email")
-    if email is not None and email.lower() != user.email.lower():
-        user.email = User.objects.normalize_email(email)
-        user.email_verified = False
-    elif email is not None:
-        user.email = User.objects.normalize_email(email)
+    if email is not None:
+        email = User.objects.normalize_email(email)
+        if email.lower() != user.email.lower():
+            user.email_verified = False
+            changed.add("email_verified")
+        user.email = email
+        changed.add("email")
     for field in ("first_name", "last_name", "is_staff", "is_active", "email_verified"):
         if field in data:
             setattr(user, field, data[field])
+            changed.add(field)
+    if not changed:
+        return user
     try:
         with transaction.atomic():
-            user.save()
+            user.save(update_fields=sorted(changed))
             if not user.is_active:
                 revoke_all_refresh_tokens(user)
     except IntegrityError as exc:

@@ -12,10 +12,13 @@ from accounts.models import User
 from users_api.filters import UserFilter, UserOrderingFilter, UserSearchFilter
 from users_api.permissions import IsStaff
 from users_api.serializers import (
+    USER_FIELDS,
     AccountCloseSerializer,
     ProfileSerializer,
     UserCreateSerializer,
     UserSerializer,
+    user_data,
+    user_row,
 )
 
 STAFF_ONLY_ACTIONS = {"list", "create", "destroy"}
@@ -60,6 +63,15 @@ class UserViewSet(
         lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
         return lookup is not None and str(self.request.user.pk) == str(lookup)
 
+    def list(self, request, *args, **kwargs):
+        """Rows straight from `.values()`: one query for the page, one (or none) for the count."""
+        queryset = self.filter_queryset(self.get_queryset()).values(*USER_FIELDS)
+        rows = self.paginate_queryset(queryset)
+        return self.get_paginated_response([user_row(row) for row in rows])
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(user_data(self.get_object()))
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -80,7 +92,7 @@ class UserViewSet(
         """Your own record: read it, change your names, or close the account (password needed)."""
         user = request.user
         if request.method == "GET":
-            return Response(ProfileSerializer(user).data)
+            return Response(user_data(user))
         if request.method == "DELETE":
             serializer = AccountCloseSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
@@ -89,4 +101,4 @@ class UserViewSet(
         serializer = ProfileSerializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.user_update(user=user, data=serializer.validated_data)
-        return Response(ProfileSerializer(user).data)
+        return Response(user_data(user))

@@ -146,8 +146,7 @@ def test_503_when_the_database_is_unreachable_even_in_middleware(raising_client,
 
 def test_503_from_inside_a_drf_view(auth_client):
     with mock.patch(
-        "users_api.views.ProfileSerializer.to_representation",
-        side_effect=OperationalError("connection refused"),
+        "users_api.views.user_data", side_effect=OperationalError("connection refused")
     ):
         response = auth_client.get("/api/v1/users/me/")
 

@@ -2,6 +2,7 @@
 them. When the cache is unreachable the throttles let requests through and log it: an outage of
 the cache must not become an outage of logins."""
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -9,6 +10,7 @@ import re
 import time
 
 from django.core.cache import cache
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -149,11 +151,40 @@ class LoginFailureThrottle:
         return max(1, math.ceil(since + self.window - time.time()))
 
     def record_failure(self):
-        if self.limit is None:
-            return
+        self._count(+1)
+
+    @contextlib.contextmanager
+    def attempt(self):
+        """One login attempt, counted as a failure BEFORE the password is checked.
+
+        Checking the count, then counting after the (slow) password check, let a burst of
+        concurrent guesses all pass the check: 30 at once were 30 guesses against a limit of 10.
+        Counting first with the atomic `incr` lets at most `limit` attempts through; one that did
+        not fail on the password (success, bad input, an outage) is given back. Past the limit it
+        raises Throttled.
+        """
+        count = self._count(+1)
+        if count is not None and count > self.limit:
+            raise Throttled(wait=self.wait())
         try:
-            if cache.add(self.count_key, 0, timeout=self.window):
+            yield
+        except AuthenticationFailed:
+            raise
+        except BaseException:
+            self._count(-1)
+            raise
+        self._count(-1)
+
+    def _count(self, delta):
+        """Add `delta` to this window's count and return the new count (None: not counted)."""
+        if self.limit is None:
+            return None
+        try:
+            if delta > 0 and cache.add(self.count_key, 0, timeout=self.window):
                 cache.set(self.since_key, time.time(), timeout=self.window)
-            cache.incr(self.count_key)
+            return cache.incr(self.count_key, delta)
+        except ValueError:  # the window ended in between: there is nothing left to count against
+            return None
         except Exception:  # noqa: BLE001
             logger.warning("Login failure not counted: the cache is unreachable")
+            return None

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, transaction
 from django.utils.functional import cached_property
 
 from accounts import services
@@ -113,12 +113,18 @@ class UserAdmin(DjangoUserAdmin):
             # As when staff create a user through the API: the address must be confirmed.
             services.verification_email_send(user=obj)
             return
-        data = {
+        ruled = {
             field: form.cleaned_data[field] for field in RULED_FIELDS if field in form.changed_data
         }
-        # `user_update` compares the new email with the stored one, so hand it the stored one.
-        obj.email = form.initial["email"]
-        services.user_update(user=obj, data=data)
+        columns = {field.name for field in User._meta.concrete_fields}
+        others = [f for f in form.changed_data if f in columns and f not in RULED_FIELDS]
+        # `user_update` applies the ruled changes itself, comparing with the stored values.
+        for field in ruled:
+            setattr(obj, field, form.initial[field])
+        with transaction.atomic():
+            if others:
+                obj.save(update_fields=others)
+            services.user_update(user=obj, data=ruled)
 
     @admin.action(
         permissions=["change"], description="Deactivate the selected users (revokes their tokens)"

@@ -133,6 +133,7 @@ def test_export_csv_to_a_file_has_every_user_and_no_hash(tmp_path, user, staff):
     assert rows[0]["is_active"] == "true" and rows[0]["last_login"] == ""
     assert user.password not in target.read_text()
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+    assert target.stat().st_mode & 0o777 == 0o600  # personal data: readable by its owner only
 
 
 def test_export_of_an_empty_table_is_valid():

@@ -17,7 +17,8 @@ CHUNK = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL)
 class Command(BaseCommand):
     help = (
         "Write every user, with the fields of the API's user shape (never a password hash), as "
-        "CSV or JSON, to stdout or --output. Rows are streamed: memory stays flat at any size."
+        "CSV or JSON, to stdout or --output (created readable by its owner only: it holds "
+        "personal data). Rows are streamed: memory stays flat at any size."
     )
 
     def add_arguments(self, parser):

@@ -5,6 +5,7 @@ import re
 
 import pytest
 import time_machine
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
 from rest_framework.test import APIClient
 
@@ -187,6 +188,34 @@ def test_wrong_password_unknown_email_and_inactive_account_answer_the_same_401(
     assert {r.status_code for r in answers} == {401}
     assert len({r.content for r in answers}) == 1
     assert all(r["WWW-Authenticate"].startswith("Bearer") for r in answers)
+
+
+class CountingHasher(MD5PasswordHasher):
+    """Counts password hash computations: the time a login takes is the hash time."""
+
+    algorithm = "counting_md5"
+    runs = 0
+
+    def encode(self, password, salt):
+        CountingHasher.runs += 1
+        return super().encode(password, salt)
+
+
+def test_every_failed_login_costs_one_password_hash_like_a_good_one(api_client, settings, password):
+    settings.PASSWORD_HASHERS = ["users_api.tests.test_auth.CountingHasher"]
+    good = UserFactory(password=password)
+    inactive = UserFactory(password=password, is_active=False)
+    attempts = {
+        "right password": (good.email, password),
+        "wrong password": (good.email, "not the password"),
+        "unknown email": ("nobody@example.com", password),
+        "inactive account": (inactive.email, password),
+    }
+
+    for name, (email, secret) in attempts.items():
+        CountingHasher.runs = 0
+        login(api_client, email, secret)
+        assert CountingHasher.runs == 1, name
 
 
 def test_refresh_rotates_and_the_old_refresh_token_is_refused(api_client, user, password):

@@ -165,7 +165,7 @@ class LoginFailureThrottle:
         """
         count = self._count(+1)
         if count is not None and count > self.limit:
-            raise Throttled(wait=self.wait())
+            raise Throttled(wait=self.wait() or self.window)
         try:
             yield
         except AuthenticationFailed:

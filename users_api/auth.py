@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -68,15 +68,8 @@ class TokenObtainView(TokenObtainPairView):
     @extend_schema(responses={200: TokenPairSerializer})
     def post(self, request, *args, **kwargs):
         email = request.data.get("email") if hasattr(request.data, "get") else None
-        failures = LoginFailureThrottle(email)
-        wait = failures.wait()
-        if wait is not None:
-            raise Throttled(wait=wait)
-        try:
+        with LoginFailureThrottle(email).attempt():
             return super().post(request, *args, **kwargs)
-        except AuthenticationFailed:
-            failures.record_failure()
-            raise
 
 
 class TokenRefreshView(PublicView):

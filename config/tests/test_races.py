@@ -134,11 +134,6 @@ def test_concurrent_password_reset_confirms_with_one_token_have_one_winner(deplo
     assert logins == {password: 200 if password == winner else 401 for password in passwords}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs users_api/auth.py TokenObtainView to use LoginFailureThrottle.attempt(); "
-    "remove this marker with that change",
-)
 def test_concurrent_wrong_passwords_get_no_more_guesses_than_the_failure_limit(ports):
     # login_failures allows 10 failures per 15 minutes; a burst must not check more passwords.
     email, _ = register_and_login(ports[0])

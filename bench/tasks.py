@@ -1,0 +1,160 @@
+"""The benchmark's work inside Django, one command per call, each printing one JSON line.
+
+`python -m bench.tasks <command> ...` with DJANGO_SETTINGS_MODULE=bench.settings and the
+benchmark database's DATABASE_URL; bench/run.py calls these and reads the last line of stdout.
+"""
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+
+import django
+
+django.setup()
+
+from django.contrib.auth.hashers import (  # noqa: E402
+    check_password,
+    identify_hasher,
+    make_password,
+)
+from django.db import connection  # noqa: E402
+from django.db.models import Q  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+
+SEARCH_FIELDS = ("email", "first_name", "last_name")
+
+
+def staff(email, password):
+    """The one account the benchmark logs in as (staff, so it may list users)."""
+    User.objects.with_email(email).delete()
+    user = User.objects.create_user(email, password, is_staff=True, email_verified=True)
+    return {"id": str(user.pk)}
+
+
+def _search_q(term):
+    query = Q()
+    for field in SEARCH_FIELDS:
+        query |= Q(**{f"{field}__icontains": term})
+    return query
+
+
+def probe(staff_email, max_matches):
+    """What the scenarios need from the seeded table: a row to fetch and a selective search term."""
+    rng = random.Random(6)
+    total = User.objects.count()
+    others = User.objects.exclude(email__iexact=staff_email).order_by("-date_joined", "id")
+    detail = others.values_list("pk", flat=True)[total // 3]
+    for _ in range(50):
+        email = others.values_list("email", flat=True)[rng.randrange(total - 1)]
+        term = email.split("@")[0]
+        # The local part's tail is what makes it rare; keep the shortest tail that still is.
+        for length in range(min(8, len(term)), len(term) + 1):
+            candidate = term[-length:]
+            matches = User.objects.filter(_search_q(candidate)).count()
+            if matches <= max_matches:
+                return {
+                    "users": total,
+                    "detail_id": str(detail),
+                    "search_term": candidate,
+                    "search_matches": matches,
+                }
+    raise SystemExit("no selective search term found")
+
+
+def inspect(token, urls, search_url):
+    """Queries per request for each URL, and EXPLAIN ANALYZE of the search's queries."""
+    client = Client(
+        headers={"authorization": f"Bearer {token}", "accept": "application/json"},
+        HTTP_HOST="127.0.0.1",
+    )
+    counts = {}
+    for name, url in urls.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        counts[name] = {"status": response.status_code, "queries": len(captured)}
+    with CaptureQueriesContext(connection) as captured:
+        client.get(search_url)
+    plans = []
+    if connection.vendor == "postgresql":
+        term = search_url.split("search=", 1)[1].split("&", 1)[0]
+        with connection.cursor() as cursor:
+            for query in captured.captured_queries:
+                if term not in query["sql"]:
+                    continue
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                plans.append({"sql": query["sql"], "plan": plan})
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
+                [User._meta.db_table],
+            )
+            indexes = dict(cursor.fetchall())
+    else:
+        indexes = {}
+    trigram = sorted(name for name, ddl in indexes.items() if "gin_trgm_ops" in ddl)
+    used = sorted(name for name in trigram if any(name in plan["plan"] for plan in plans))
+    return {
+        "queries": counts,
+        "search_plans": plans,
+        "trigram_indexes": trigram,
+        "trigram_indexes_used": used,
+    }
+
+
+def hashing(repeat):
+    """Median time of one Argon2 hash and one check with Roster's hasher, in milliseconds."""
+    password = "correct-horse-battery-staple"  # noqa: S105 - a throwaway for timing
+    made, checked = [], []
+    encoded = make_password(password)
+    for _ in range(repeat):
+        start = time.perf_counter()
+        make_password(password)
+        made.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        check_password(password, encoded)
+        checked.append((time.perf_counter() - start) * 1000)
+    summary = identify_hasher(encoded).safe_summary(encoded)
+    return {
+        "hasher": ", ".join(
+            f"{label} {value}" for label, value in summary.items() if label not in ("salt", "hash")
+        ),
+        "make_ms": statistics.median(made),
+        "check_ms": statistics.median(checked),
+    }
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.tasks")
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("staff")
+    command.add_argument("--email", required=True)
+    command.add_argument("--password", required=True)
+    command = commands.add_parser("probe")
+    command.add_argument("--staff-email", required=True)
+    command.add_argument("--max-matches", type=int, default=20)
+    command = commands.add_parser("inspect")
+    command.add_argument("--token", required=True)
+    command.add_argument("--urls", required=True, help="JSON object: name -> path")
+    command.add_argument("--search-url", required=True)
+    command = commands.add_parser("hashing")
+    command.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args(argv)
+    if args.command == "staff":
+        result = staff(args.email, args.password)
+    elif args.command == "probe":
+        result = probe(args.staff_email, args.max_matches)
+    elif args.command == "inspect":
+        result = inspect(args.token, json.loads(args.urls), args.search_url)
+    else:
+        result = hashing(args.repeat)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -3,8 +3,9 @@
 `RosterAutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]) reads the errors off the view, so a new
 view is documented without a decorator: a body or query parameters can be invalid (400), a body can
 have an unsupported media type (415), authentication can fail (401), a permission or the CSRF check
-can deny (403), a path or a page can be missing (404), throttles can refuse (429), and the database
-can be down (503). `config.exceptions` produces exactly these bodies.
+can deny (403), a path or a page can be missing (404), the Accept header can ask for what Roster
+does not serve (406), throttles can refuse (429), and the database can be down (503).
+`config.exceptions` produces exactly these bodies.
 """
 
 from collections import defaultdict
@@ -127,6 +128,7 @@ class RosterAutoSchema(AutoSchema):
             reasons[404].append("No such object, or not one you may see.")
         if self._get_paginator() and self._is_list_view():
             reasons[404].append("The page number is out of range.")
+        reasons[406].append("The Accept header names neither JSON nor HTML.")
         if view.get_throttles():
             reasons[429].append("Too many requests; see `Retry-After`.")
         reasons[500].append("An unexpected error; it has been logged.")

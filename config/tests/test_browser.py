@@ -40,12 +40,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def site(live_server, transactional_db, settings):
-    """The live server's base URL, its pages styled without collectstatic (DEBUG=False)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def site(live_server, transactional_db):
+    """The live server's base URL (static files come from the apps, as conftest sets up)."""
     return live_server.url
 
 

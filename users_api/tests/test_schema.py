@@ -1,0 +1,116 @@
+"""The OpenAPI schema a client downloads: every answer documented, problems for every error."""
+
+import re
+
+import pytest
+
+PROBLEM = "application/problem+json"
+EVERY_OPERATION = {"406", "500", "503"}
+
+
+@pytest.fixture
+def schema(api_client):
+    response = api_client.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            yield f"{method.upper()} {path.removeprefix('/api/v1/')}", operation
+
+
+def test_schema_is_openapi_3_and_declares_the_bearer_scheme(schema):
+    assert schema["openapi"].startswith("3.")
+    assert schema["components"]["securitySchemes"]["jwtAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert {"jwtAuth": []} in schema["paths"]["/api/v1/users/me/"]["get"]["security"]
+
+
+@pytest.mark.parametrize(
+    ("operation_name", "statuses"),
+    [
+        ("POST auth/register/", {"201", "400", "415", "429"}),
+        ("POST auth/token/", {"200", "400", "401", "415", "429"}),
+        ("POST auth/token/refresh/", {"200", "400", "401", "415", "429"}),
+        ("POST auth/token/verify/", {"200", "400", "401", "415", "429"}),
+        ("POST auth/logout/", {"204", "400", "401", "415", "429"}),
+        ("POST auth/email/verify/", {"204", "400", "415", "429"}),
+        ("POST auth/email/resend/", {"202", "401", "403", "429"}),
+        ("POST auth/password/change/", {"204", "400", "401", "403", "415", "429"}),
+        ("POST auth/password/reset/", {"202", "400", "415", "429"}),
+        ("POST auth/password/reset/confirm/", {"204", "400", "415", "429"}),
+        ("GET users/", {"200", "400", "401", "403", "404", "429"}),
+        ("POST users/", {"201", "400", "401", "403", "415", "429"}),
+        ("GET users/{id}/", {"200", "401", "404", "429"}),
+        ("PUT users/{id}/", {"200", "400", "401", "403", "404", "415", "429"}),
+        ("PATCH users/{id}/", {"200", "400", "401", "403", "404", "415", "429"}),
+        ("DELETE users/{id}/", {"204", "401", "403", "404", "429"}),
+        ("GET users/me/", {"200", "401", "429"}),
+        ("PATCH users/me/", {"200", "400", "401", "403", "415", "429"}),
+        ("DELETE users/me/", {"204", "400", "401", "403", "415", "429"}),
+    ],
+)
+def test_each_operation_documents_exactly_the_statuses_it_can_answer(
+    schema, operation_name, statuses
+):
+    documented = dict(operations(schema))[operation_name]["responses"]
+
+    assert set(documented) == statuses | EVERY_OPERATION
+
+
+def test_every_error_is_documented_as_a_problem(schema):
+    for name, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            expected = "ValidationProblem" if status == "400" else "Problem"
+            assert response["content"] == {
+                PROBLEM: {"schema": {"$ref": f"#/components/schemas/{expected}"}}
+            }, (name, status)
+            assert response["description"], (name, status)
+
+
+def test_waiting_and_challenge_headers_are_documented(schema):
+    for name, operation in operations(schema):
+        responses = operation["responses"]
+        assert "Retry-After" in responses["503"]["headers"], name
+        assert "Retry-After" in responses["429"]["headers"], name
+        if "401" in responses:
+            assert "WWW-Authenticate" in responses["401"]["headers"], name
+
+
+def test_problem_components_match_rfc_9457_and_the_400_errors_member(schema):
+    components = schema["components"]["schemas"]
+    problem, validation = components["Problem"], components["ValidationProblem"]
+
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    assert set(problem["properties"]) == {"type", "title", "status", "detail", "code"}
+    assert "errors" not in problem["properties"]
+    assert validation["properties"]["errors"]["additionalProperties"] == {
+        "type": "array",
+        "items": {"type": "string"},
+    }
+
+
+def test_closing_your_account_documents_the_password_body(schema):
+    body = schema["paths"]["/api/v1/users/me/"]["delete"]["requestBody"]
+
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AccountCloseRequest"
+    }
+
+
+@pytest.mark.parametrize("page", ["/api/v1/docs/", "/api/v1/redoc/"])
+def test_docs_pages_load_their_assets_from_roster_not_a_cdn(client, page):
+    response = client.get(page, HTTP_ACCEPT="text/html")
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "/static/drf_spectacular_sidecar/" in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)

@@ -181,7 +181,7 @@ class PrivatePostgres:
     def query(self, database, sql, params=()):
         with self.connect(database) as connection, connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return cursor.fetchall() if cursor.description else cursor.rowcount
 
     def create_database(self, name, template="template1"):
         with self.connect() as connection, connection.cursor() as cursor:
@@ -277,6 +277,13 @@ class AppServer:
 
     def log_text(self):
         return self.log.read_text(errors="replace")
+
+    def manage(self, *arguments):
+        """Run `manage.py` with this server's environment, as an operator on its host would."""
+        command = [sys.executable, "manage.py", *arguments]
+        return subprocess.run(
+            command, cwd=REPO, env=self.environment, capture_output=True, text=True, timeout=120
+        )
 
 
 def worker_rss_kib(pid):
@@ -379,15 +386,8 @@ class LiveServers:
         self.postgres.start()
         self.redis.start()
         self.postgres.create_database(self.TEMPLATE)
-        environment = self.environment(self.TEMPLATE, 0)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=REPO,
-            env=environment,
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
+        migrate = AppServer(self.root, "migrate", self.environment(self.TEMPLATE, 0))
+        migrate.manage("migrate", "--noinput").check_returncode()
 
     def stop(self):
         with contextlib.suppress(Exception):

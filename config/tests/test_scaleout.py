@@ -146,3 +146,42 @@ def test_nginx_sends_requests_to_the_other_app_server_when_one_is_down(deploymen
 
     assert [reply.status for reply in replies] == [200] * 6
     assert refreshed.status == 200
+
+
+def test_flushexpiredtokens_removes_expired_refresh_tokens(deployment, ports):
+    email, _ = register_and_login(ports[0])
+    expired = deployment.query(
+        "UPDATE token_blacklist_outstandingtoken SET expires_at = now() - interval '1 day'"
+        " WHERE user_id = (SELECT id FROM accounts_user WHERE email = %s)",
+        [email],
+    )
+
+    flush = deployment.app_servers[0].manage("flushexpiredtokens")
+
+    assert expired >= 1
+    assert flush.returncode == 0, flush.stderr
+    left = deployment.query(
+        "SELECT count(*) FROM token_blacklist_outstandingtoken t JOIN accounts_user u"
+        " ON u.id = t.user_id WHERE u.email = %s",
+        [email],
+    )
+    assert left == [(0,)]
+
+
+def test_rotating_secret_key_on_every_app_server_ends_the_old_tokens(deployment, ports):
+    # Last in this module: it restarts both app servers with a new key.
+    first, second, _ = ports
+    _, old = register_and_login(first)
+    new_key = secrets.token_urlsafe(64)
+    for server in deployment.app_servers:
+        server.stop()
+        server.environment["SECRET_KEY"] = new_key
+        server.start()
+
+    old_access = call(second, "GET", "/api/v1/users/me/", token=old["access"])
+    old_refresh = call(first, "POST", "/api/v1/auth/token/refresh/", {"refresh": old["refresh"]})
+    _, new = register_and_login(first)
+
+    assert old_access.status == 401
+    assert old_refresh.status == 401
+    assert call(second, "GET", "/api/v1/users/me/", token=new["access"]).status == 200

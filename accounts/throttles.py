@@ -52,10 +52,8 @@ class RosterRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         try:
             return super().allow_request(request, view)
-        except Exception:
-            logger.warning(
-                "Throttle %s skipped: the cache is unreachable", self.scope, exc_info=True
-            )
+        except Exception:  # noqa: BLE001 - any cache client error means "cannot count"
+            logger.warning("Throttle %s skipped: the cache is unreachable", self.scope)
             return True
 
 

@@ -46,6 +46,8 @@ if not DEBUG:
         _refuse_to_start("SECRET_KEY is shorter than 50 characters; generate a longer one.")
 elif not SECRET_KEY:
     SECRET_KEY = DEVELOPMENT_SECRET_KEY
+# Old keys still accepted for sessions and emailed links while rotating (JWTs use SECRET_KEY only).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -113,8 +115,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # An unreachable database must answer 503 within seconds, never hang a worker.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # An unreachable database must answer 503 within seconds, never hang a worker: connecting
+    # gives up after 3 s, and a connection whose server stopped acknowledging dies after 10 s.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": 3, "tcp_user_timeout": 10_000, "keepalives": 1}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

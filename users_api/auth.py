@@ -5,6 +5,7 @@ from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView
 
@@ -80,7 +81,8 @@ class TokenRefreshView(PublicView):
         """Rotate: the refresh token is spent and a new pair returned. Reuse revokes them all."""
         raw = self.validated(RefreshTokenSerializer)["refresh"]
         try:
-            pair = tokens.rotate_refresh_token(raw, ip=request.META.get("REMOTE_ADDR"))
+            # The client's address as the throttles see it (through NUM_PROXIES), not the proxy's.
+            pair = tokens.rotate_refresh_token(raw, ip=BaseThrottle().get_ident(request))
         except (tokens.InvalidRefreshToken, tokens.RefreshTokenReused) as exc:
             raise AuthenticationFailed(TOKEN_INVALID, code="token_not_valid") from exc
         return Response(pair)

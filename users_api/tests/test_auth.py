@@ -382,3 +382,20 @@ def test_password_reset_sends_nothing_for_an_inactive_account(api_client, passwo
 
     assert response.status_code == 202
     assert mail.outbox == []
+
+
+def test_reuse_records_the_client_address_behind_a_declared_proxy(
+    api_client, user, password, settings
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    stolen = login(api_client, user.email, password).json()["refresh"]
+    api_client.post("/api/v1/auth/token/refresh/", {"refresh": stolen})
+
+    api_client.post(
+        "/api/v1/auth/token/refresh/",
+        {"refresh": stolen},
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+        REMOTE_ADDR="10.0.0.2",  # the proxy
+    )
+
+    assert RefreshTokenReuse.objects.get().ip_address == "203.0.113.5"

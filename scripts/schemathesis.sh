@@ -75,6 +75,13 @@ status=0
     --no-color \
     "$@" || status=$?
 
+# The run may close or demote accounts; say whether it stayed authenticated as staff throughout.
+if curl -fsS -o /dev/null -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/users/"; then
+    echo "The staff token was still accepted at the end of the run."
+else
+    echo "Note: the staff token stopped working during the run (a generated request revoked it)."
+fi
+
 if [ "$status" -ne 0 ]; then
     echo "schemathesis failed (exit $status); the server's errors follow:" >&2
     grep -v "WARNING django.request" "$WORKDIR/gunicorn.log" | tail -n 200 >&2

@@ -5,9 +5,12 @@ against the account (`login_failures`, via `LoginFailureThrottle`); past either 
 page answers 429 with `Retry-After` and a clear message, without checking the password.
 """
 
+import math
+
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from rest_framework.exceptions import Throttled
 
 from accounts.throttles import LoginFailureThrottle, LoginThrottle
 
@@ -23,17 +26,15 @@ class AdminLoginForm(AdminAuthenticationForm):
     throttle_wait = None
 
     def clean(self):
-        email = self.cleaned_data.get("username")
-        failures = LoginFailureThrottle(email)
-        self.throttle_wait = self._wait_per_ip() or failures.wait()
-        if self.throttle_wait is not None:
-            raise ValidationError(THROTTLED, code="throttled", params={"wait": self.throttle_wait})
-        try:
-            return super().clean()
-        except ValidationError as exc:
-            if email and exc.code == "invalid_login":
-                failures.record_failure()
-            raise
+        self.throttle_wait = self._wait_per_ip()
+        if self.throttle_wait is None:
+            failures = LoginFailureThrottle(self.cleaned_data.get("username"))
+            try:
+                with failures.attempt(failure=ValidationError):
+                    return super().clean()
+            except Throttled as exc:
+                self.throttle_wait = math.ceil(exc.wait)
+        raise ValidationError(THROTTLED, code="throttled", params={"wait": self.throttle_wait})
 
     def _wait_per_ip(self):
         throttle = LoginThrottle()

@@ -148,25 +148,22 @@ class LoginFailureThrottle:
             return None
         return max(1, math.ceil(since + self.window - time.time()))
 
-    def record_failure(self):
-        self._count(+1)
-
     @contextlib.contextmanager
-    def attempt(self):
+    def attempt(self, failure=AuthenticationFailed):
         """One login attempt, counted as a failure BEFORE the password is checked.
 
         Checking the count, then counting after the (slow) password check, let a burst of
         concurrent guesses all pass the check: 30 at once were 30 guesses against a limit of 10.
         Counting first with the atomic `incr` lets at most `limit` attempts through; one that did
         not fail on the password (success, bad input, an outage) is given back. Past the limit it
-        raises Throttled.
+        raises Throttled. `failure` is the exception a wrong password raises in the caller.
         """
         count = self._count(+1)
         if count is not None and count > self.limit:
             raise Throttled(wait=self.wait() or self.window)
         try:
             yield
-        except AuthenticationFailed:
+        except failure:
             raise
         except BaseException:
             self._count(-1)

@@ -4,9 +4,8 @@
 - Past `KEYSET_AFTER_ROWS` rows, the `next` link switches to an opaque `?cursor=`: keyset paging
   (`WHERE (field, id) > (last seen)`), one index range scan however deep. `?page=` still works
   at any depth, at the cost of an OFFSET scan.
-- `count`: exact, except for the unfiltered list on PostgreSQL when the planner's estimate of
-  the table is at least `ESTIMATE_COUNT_FROM` rows; then it is that estimate (`pg_class.reltuples`,
-  kept fresh by autovacuum), which costs nothing instead of a full COUNT(*).
+- `count`: exact, except for the unfiltered list of a huge table on PostgreSQL, where it is the
+  planner's estimate (`UserQuerySet.count_estimated`).
 """
 
 import base64
@@ -16,7 +15,6 @@ from datetime import datetime
 from uuid import UUID
 
 from django.core.paginator import Paginator
-from django.db import connections
 from django.db.models import Q
 from django.utils.functional import cached_property
 from rest_framework.exceptions import NotFound
@@ -24,31 +22,15 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-ESTIMATE_COUNT_FROM = 100_000
 KEYSET_AFTER_ROWS = 1_000
 # Orderings a cursor can follow: non-null columns, so a row comparison is a total order.
 KEYSET_FIELDS = {"id", "date_joined", "email", "first_name", "last_name"}
 
 
-def table_count(queryset):
-    """The row count of `queryset`, estimated for a huge unfiltered PostgreSQL table."""
-    connection = connections[queryset.db]
-    if connection.vendor == "postgresql" and not queryset.query.has_filters():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                [queryset.model._meta.db_table],
-            )
-            estimate = cursor.fetchone()[0]
-        if estimate >= ESTIMATE_COUNT_FROM:
-            return estimate
-    return queryset.count()
-
-
 class CountingPaginator(Paginator):
     @cached_property
     def count(self):
-        return table_count(self.object_list)
+        return self.object_list.count_estimated()
 
 
 class InvalidCursor(NotFound):
@@ -83,7 +65,7 @@ class UserPagination(PageNumberPagination):
             raise InvalidCursor("Cursors work with orderings on non-null fields only.")
         values, backwards = self._decode_cursor(raw_cursor)
         self.page_size_now = self.get_page_size(self.request)
-        self.count = table_count(queryset)
+        self.count = queryset.count_estimated()
         ordering = self.ordering
         if backwards:
             ordering = [f[1:] if f.startswith("-") else f"-{f}" for f in ordering]

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from accounts import managers
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from users_api import pagination
@@ -124,7 +125,7 @@ def test_count_is_exact_for_a_small_table(staff_client, users):
 def test_huge_unfiltered_count_is_the_planner_estimate_and_filtered_counts_stay_exact(
     staff_client, users, monkeypatch
 ):
-    monkeypatch.setattr(pagination, "ESTIMATE_COUNT_FROM", 5)
+    monkeypatch.setattr(managers, "ESTIMATE_COUNT_FROM", 5)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE accounts_user")
         cursor.execute("UPDATE pg_class SET reltuples = 1000000 WHERE relname = 'accounts_user'")

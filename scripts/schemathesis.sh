@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schemathesis against the real server: gunicorn with DEBUG=False on a fresh SQLite database,
 # authenticated as staff, every operation of Roster's own schema, four checks, zero failures.
-# Extra arguments go to `schemathesis run` (e.g. `scripts/schemathesis.sh --max-examples 5`).
+# Extra arguments go to `schemathesis run` (e.g. `scripts/schemathesis.sh --max-examples 5`);
+# SCHEMATHESIS_MAX_EXAMPLES sets the examples per operation (default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$PWD/.venv/bin"
@@ -64,7 +65,8 @@ ACCESS="$(
 
 status=0
 # One worker: SQLite takes one writer at a time, and "database is locked" would read as a 503.
-"$BIN/schemathesis" run "$BASE/api/v1/schema/" \
+# Run from the temporary folder, so Hypothesis's and schemathesis's caches go away with it.
+(cd "$WORKDIR" && "$BIN/schemathesis" run "$BASE/api/v1/schema/" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     -H "Authorization: Bearer $ACCESS" \
     --generation-with-security-parameters false \
@@ -73,10 +75,10 @@ status=0
     --workers 1 \
     --request-timeout 30 \
     --no-color \
-    "$@" || status=$?
+    "$@") || status=$?
 
 # The run may close or demote accounts; say whether it stayed authenticated as staff throughout.
-if curl -fsS -o /dev/null -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/users/"; then
+if curl -fs -o /dev/null -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/users/"; then
     echo "The staff token was still accepted at the end of the run."
 else
     echo "Note: the staff token stopped working during the run (a generated request revoked it)."

@@ -321,7 +321,7 @@ def test_import_refuses_bad_arguments(tmp_path):
     assert "the following arguments are required: file" in message
 
     message, _ = run_failing("import_users", str(tmp_path / "absent.csv"))
-    assert message == f"Cannot read {tmp_path / 'absent.csv'}: No such file or directory."
+    assert message == f"No file at {tmp_path / 'absent.csv'}."
 
     message, _ = run_failing("import_users", str(write(tmp_path, "users.txt", "email\n")))
     assert message.endswith("from its name; pass --format.")

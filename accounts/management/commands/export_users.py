@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,7 +35,15 @@ class Command(BaseCommand):
             progress.total = User.objects.count()
         write = {"csv": _write_csv, "json": _write_json}[format]
         if output is None:
-            count = write(_Text(self.stdout), users.iterator(chunk_size=CHUNK), progress)
+            rows = users.iterator(chunk_size=CHUNK)
+            try:
+                count = write(_Text(self.stdout), rows, progress)
+            except BrokenPipeError:
+                rows.close()
+                # The reader left (`export_users | head`): stop quietly, as Unix tools do.
+                # Point stdout at /dev/null so the final flush at exit cannot fail again.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise SystemExit(1) from None
         else:
             count = _write_file(Path(output), write, users.iterator(chunk_size=CHUNK), progress)
         progress.close()

@@ -43,6 +43,8 @@ class Command(BaseCommand):
 
     def handle(self, *, file, format, dry_run, **options):
         path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No file at {path}.")
         read = {"csv": _read_csv, "json": _read_json}[format or _format_of(path)]
         importer = _Importer(dry_run=dry_run, progress=Progress(self.stderr, "import_users"))
         try:

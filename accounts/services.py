@@ -6,7 +6,7 @@ into a 400 problem, the admin and the commands into a message.
 """
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import emails
@@ -171,20 +171,33 @@ def _set_password(user, password):
     revoke_all_refresh_tokens(user)
 
 
-@transaction.atomic
+CLOSE_OWN_ACCOUNT = "Close your own account at users/me/; it asks for your password."
+
+
 def user_deactivate(*, user: User, by: User | None = None) -> User:
-    """Deactivate instead of deleting: the row stays, every token stops working at once."""
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    revoke_all_refresh_tokens(user)
-    return user
+    """Deactivate instead of deleting: the row stays, every token stops working at once.
+
+    Nobody deactivates their own account this way (`by` is the operator): that goes through
+    `user_delete_own_account`, which asks for the password.
+    """
+    if by is not None and by.pk == user.pk:
+        raise PermissionDenied(CLOSE_OWN_ACCOUNT)
+    return _deactivate(user)
 
 
 def user_delete_own_account(*, user: User, password: str) -> User:
     """A user closing their own account must confirm with the password."""
     if not user.check_password(password):
         raise ValidationError({"password": ["The password is not correct."]})
-    return user_deactivate(user=user, by=user)
+    return _deactivate(user)
+
+
+@transaction.atomic
+def _deactivate(user):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    revoke_all_refresh_tokens(user)
+    return user
 
 
 def user_reactivate(*, user: User, by: User | None = None) -> User:

@@ -10,7 +10,7 @@ import re
 import time
 
 from django.core.cache import cache
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -52,6 +52,8 @@ class RosterRateThrottle(SimpleRateThrottle):
     def allow_request(self, request, view):
         try:
             return super().allow_request(request, view)
+        except APIException:
+            raise  # e.g. a body that cannot be parsed: the client's error, answered as such
         except Exception:  # noqa: BLE001 - any cache client error means "cannot count"
             logger.warning("Throttle %s skipped: the cache is unreachable", self.scope)
             return True

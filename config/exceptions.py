@@ -82,7 +82,7 @@ def problem_exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(*exc.args[:1])
     if is_database_outage(exc):
         logger.error("Database unavailable: %s", exc.__class__.__name__)
         response = Response(

@@ -159,3 +159,12 @@ def test_an_unreachable_cache_lets_requests_through(api_client, user, password, 
 
     assert response.status_code == 200
     assert "cache is unreachable" in caplog.text
+
+
+def test_an_unparsable_body_is_the_clients_error_not_a_cache_outage(api_client, caplog):
+    response = api_client.post(
+        "/api/v1/auth/password/reset/", data="{broken", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "unreachable" not in caplog.text

@@ -299,3 +299,11 @@ def test_a_bad_filter_value_is_400(staff_client):
 
     assert response.status_code == 400
     assert "is_active" in response.json()["errors"]
+
+
+def test_staff_cannot_deactivate_themselves_without_the_password(staff_client, staff):
+    response = staff_client.delete(f"/api/v1/users/{staff.pk}/")
+
+    assert response.status_code == 403
+    assert "users/me/" in response.json()["detail"]
+    assert User.objects.get(pk=staff.pk).is_active

@@ -46,7 +46,7 @@ class NaivePagination(pagination.PageNumberPagination):
 
 
 class NaiveUserViewSet(viewsets.ModelViewSet):
-    queryset = User.objects.all().order_by("-date_joined", "id")
+    queryset = User.objects.all().order_by("-date_joined")
     serializer_class = NaiveUserSerializer
     pagination_class = NaivePagination
     filter_backends = [filters.SearchFilter, filters.OrderingFilter]
@@ -74,11 +74,11 @@ def _authenticate(request, *, staff):
 
 
 def raw_user_list(request):
-    """The first 50 users in Roster's default order (newest first, id breaking ties)."""
+    """The first 50 users in Roster's default order: newest first, then the larger id."""
     _, error = _authenticate(request, staff=True)
     if error:
         return error
-    rows = list(User.objects.order_by("-date_joined", "id").values(*FIELDS)[:PAGE_SIZE])
+    rows = list(User.objects.order_by("-date_joined", "-id").values(*FIELDS)[:PAGE_SIZE])
     return JsonResponse({"results": rows})
 
 

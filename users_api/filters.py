@@ -1,4 +1,5 @@
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 
@@ -25,6 +26,15 @@ class UserFilter(django_filters.FilterSet):
     class Meta:
         model = User
         fields = ("is_active", "is_staff", "email_verified")
+
+
+class UserFilterBackend(DjangoFilterBackend):
+    """django-filter, built only when a filter is asked for: the plain list skips its form."""
+
+    def filter_queryset(self, request, queryset, view):
+        if not any(name in request.query_params for name in UserFilter.base_filters):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class UserSearchFilter(SearchFilter):

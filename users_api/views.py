@@ -1,6 +1,5 @@
 """The users collection and `users/me/`."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -9,7 +8,7 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.models import User
-from users_api.filters import UserFilter, UserOrderingFilter, UserSearchFilter
+from users_api.filters import UserFilter, UserFilterBackend, UserOrderingFilter, UserSearchFilter
 from users_api.permissions import IsStaff
 from users_api.serializers import (
     USER_FIELDS,
@@ -35,7 +34,7 @@ class UserViewSet(
     """Staff manage every user; a user reads and edits only their own record (others are 404)."""
 
     queryset = User.objects.all()
-    filter_backends = [DjangoFilterBackend, UserSearchFilter, UserOrderingFilter]
+    filter_backends = [UserFilterBackend, UserSearchFilter, UserOrderingFilter]
     filterset_class = UserFilter
     search_fields = ["email", "first_name", "last_name"]
     ordering_fields = ["email", "date_joined", "last_login", "first_name", "last_name"]
@@ -62,6 +61,10 @@ class UserViewSet(
     def _is_own_record(self):
         lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
         return lookup is not None and str(self.request.user.pk) == str(lookup)
+
+    def filter_queryset(self, queryset):
+        # Search, filters and ordering belong to the list; a detail lookup skips their cost.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def list(self, request, *args, **kwargs):
         """Rows straight from `.values()`: one query for the page, one (or none) for the count."""

@@ -54,6 +54,8 @@ NAIVE = "/bench/naive/users/"
 RAW = "/bench/raw/users/"
 # Below this many users PostgreSQL rightly prefers scanning the whole table to any index.
 INDEX_CHECKED_FROM = 100_000
+# Fewer completed requests than this in a run: run it longer, and count by Little's law.
+MIN_REQUESTS = 20
 TOKEN = "/api/v1/auth/token/"  # noqa: S105 - a path
 
 
@@ -98,7 +100,11 @@ def parse_args(argv):
         ),
         help="PostgreSQL URL; each size gets its own database <name>_<size>",
     )
-    parser.add_argument("--redis-db", type=int, default=13, help="Redis db number, flushed (13)")
+    parser.add_argument(
+        "--cache-url",
+        default=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"),
+        help="Redis for the throttle counts: a database of its own, flushed before and after",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep a database seeded before")
     parser.add_argument("--keep", action="store_true", help="leave the databases afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
@@ -170,7 +176,7 @@ def vacuum_analyze(url):
 # --- Django and gunicorn processes --------------------------------------------------------------
 
 
-def django_env(url, secret_key, redis_db):
+def django_env(url, secret_key, cache_url):
     """Production settings (DEBUG off) over plain http on 127.0.0.1, throttles out of reach."""
     env = dict(os.environ)
     env.update(
@@ -184,7 +190,7 @@ def django_env(url, secret_key, redis_db):
         SESSION_COOKIE_SECURE="False",
         CSRF_COOKIE_SECURE="False",
         THROTTLE_RATES=THROTTLE_RATES,
-        CACHE_URL=f"redis://{HOST}:6379/{redis_db}",
+        CACHE_URL=cache_url,
         ACCESS_TOKEN_LIFETIME="1h",  # noqa: S106 - a lifetime, not a password
         EMAIL_URL="consolemail://",
         LOG_LEVEL="WARNING",
@@ -341,6 +347,8 @@ class Measurement:
     size: int
     samples: list = field(default_factory=list)  # (req/s, p50 ms, p99 ms) per round
     errors: list = field(default_factory=list)
+    notes: set = field(default_factory=set)
+    seconds: float = 0  # longer than --duration for a scenario too slow to measure in it
 
     def _median(self, index):
         return statistics.median(sample[index] for sample in self.samples) if self.samples else 0
@@ -361,15 +369,29 @@ class Measurement:
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
+@dataclass
+class WrkRun:
+    rps: float
+    p50: float  # milliseconds
+    p99: float
+    average: float
+    count: int
+    errors: list
+
+
 def parse_wrk(output):
-    """Requests/sec, p50 and p99 in ms, request count, and the errors wrk reports."""
+    """What one wrk run reports: req/s, latencies in ms, completed requests, errors."""
+
+    def milliseconds(number, unit):
+        return float(number) * _UNIT_MS[unit]
 
     def latency(percent):
         match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
-        return float(match[1]) * _UNIT_MS[match[2]] if match else float("nan")
+        return milliseconds(*match.groups()) if match else float("nan")
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     count = re.search(r"(\d+) requests in", output)
+    average = re.search(r"^\s*Latency\s+([\d.]+)(us|ms|s|m)\s", output, re.MULTILINE)
     errors = []
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if bad:
@@ -381,11 +403,20 @@ def parse_wrk(output):
         raise HarnessError(f"unreadable wrk output:\n{output}")
     if int(count[1]) == 0:
         errors.append("no request completed within the run")
-    return (float(rps[1]), latency(50), latency(99)), errors
+    return WrkRun(
+        rps=float(rps[1]),
+        p50=latency(50),
+        p99=latency(99),
+        average=milliseconds(*average.groups()) if average else float("nan"),
+        count=int(count[1]),
+        errors=errors,
+    )
 
 
 def wrk(port, scenario, token, *, seconds, connections, threads, script_dir):
-    """One wrk run: ((req/s, p50 ms, p99 ms), errors)."""
+    """One wrk run of `scenario`. When few requests finished, wrk's req/s (completed requests
+    over the duration) misses the ones still in flight; Little's law (connections over mean
+    latency) does not, so it replaces it then."""
     connections = scenario.connections or connections
     command = [
         "wrk",
@@ -414,7 +445,10 @@ def wrk(port, scenario, token, *, seconds, connections, threads, script_dir):
     )
     if result.returncode != 0:
         raise HarnessError(f"wrk failed: {result.stderr}")
-    return parse_wrk(result.stdout)
+    run = parse_wrk(result.stdout)
+    if 0 < run.count < MIN_REQUESTS:
+        run.rps = connections * 1000 / run.average
+    return run
 
 
 # --- One size -----------------------------------------------------------------------------------
@@ -493,7 +527,7 @@ def prepare(args, url, size, env, password):
 
 def measure_size(args, size, secret_key, stamp, script_dir):
     url = database_url(args.database_url, size)
-    env = django_env(url, secret_key, args.redis_db)
+    env = django_env(url, secret_key, args.cache_url)
     password = secrets.token_urlsafe(24)
     log(f"=== {size:,} users ===")
     setup = prepare(args, url, size, env, password)
@@ -528,6 +562,7 @@ def measure_size(args, size, secret_key, stamp, script_dir):
             if status != 200:
                 measurement.errors.append(f"HTTP {status}: {str(body)[:200]}")
                 log(f"{scenario.who} {scenario.name}: HTTP {status}, not measured")
+        slow_seconds = min(60, max(20, 4 * args.duration))
         for round_number in range(1, args.rounds + 1):
             for measurement in measurements:
                 scenario = measurement.scenario
@@ -536,14 +571,23 @@ def measure_size(args, size, secret_key, stamp, script_dir):
                 if args.warmup and round_number == 1:
                     wrk(server.port, scenario, token, seconds=args.warmup, **options)
                     server.wait_idle(url)
-                sample, errors = wrk(server.port, scenario, token, seconds=args.duration, **options)
+                seconds = measurement.seconds or args.duration
+                run = wrk(server.port, scenario, token, seconds=seconds, **options)
                 server.wait_idle(url)
-                measurement.samples.append(sample)
-                measurement.errors += errors
+                if run.count < MIN_REQUESTS and seconds < slow_seconds:
+                    log(f"{scenario.who} {scenario.name}: {run.count} requests, again for longer")
+                    measurement.seconds = seconds = slow_seconds
+                    run = wrk(server.port, scenario, token, seconds=seconds, **options)
+                    server.wait_idle(url)
+                if 0 < run.count < MIN_REQUESTS:
+                    measurement.notes.add(f"req/s by Little's law ({run.count} requests)")
+                measurement.samples.append((run.rps, run.p50, run.p99))
+                measurement.errors += run.errors
                 log(
                     f"round {round_number}: {scenario.who:>6} {scenario.name:<20} "
-                    f"{sample[0]:9.1f} req/s  p50 {sample[1]:8.2f} ms  p99 {sample[2]:8.2f} ms"
-                    + (f"  ({'; '.join(errors)})" if errors else "")
+                    f"{run.rps:9.1f} req/s  p50 {run.p50:8.2f} ms  p99 {run.p99:8.2f} ms"
+                    f"  ({run.count} requests in {seconds:g} s)"
+                    + (f"  ({'; '.join(run.errors)})" if run.errors else "")
                 )
         rss = server.workers_rss_mib()
     load = (load_before, os.getloadavg()[0])
@@ -622,13 +666,13 @@ def table_rows(runs):
                     f"{measurement.p99:.2f}" if measured else "-",
                     fmt_ratio(ratio(run, scenario.name, "raw")) if roster else "",
                     fmt_ratio(ratio(run, scenario.name, "naive")) if roster else "",
-                    "; ".join(measurement.errors),
+                    "; ".join([*measurement.errors, *sorted(measurement.notes)]),
                 ]
             )
     return rows
 
 
-HEADER = ["users", "scenario", "server", "req/s", "p50 ms", "p99 ms", "/raw", "/naive", "errors"]
+HEADER = ["users", "scenario", "server", "req/s", "p50 ms", "p99 ms", "/raw", "/naive", "notes"]
 
 
 def checks(runs):
@@ -782,7 +826,7 @@ def main(argv=None):
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     RESULTS.mkdir(parents=True, exist_ok=True)
     secret_key = secrets.token_urlsafe(64)
-    cache = redis.Redis(host=HOST, port=6379, db=args.redis_db)
+    cache = redis.Redis.from_url(args.cache_url)
     cache.flushdb()
     started = time.monotonic()
     try:

@@ -9,7 +9,8 @@ import math
 import re
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -40,8 +41,37 @@ def _digest(value):
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
 
 
+def count_hit(key, window):
+    """Add one hit to the counter `key` (expiring `window` seconds after its first hit); return
+    the new count. Atomic across processes: on Redis one INCR (plus an EXPIRE on the first hit),
+    elsewhere `cache.add` and `cache.incr`."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)
+        hits = client.incr(full_key)
+        if hits == 1:
+            client.expire(full_key, window)
+        return hits
+    if cache.add(key, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls: this hit opens a new window
+        cache.add(key, 1, timeout=window)
+        return 1
+
+
 class RosterRateThrottle(SimpleRateThrottle):
-    """SimpleRateThrottle that reads rates per request, accepts `N/15m`, survives cache outages."""
+    """A fixed-window counter per scope and client, shared by every app process through the cache.
+
+    DRF's SimpleRateThrottle keeps a list of every request's time in the window and rewrites it
+    on each request (read, modify, write): O(rate) bytes per request, and concurrent requests on
+    several servers overwrite each other's hits. An atomic counter per window costs one cache round
+    trip and counts every hit; the price is that a burst straddling a window boundary may get up
+    to twice the rate. Rates are read per request (so THROTTLE_RATES and tests can change them)
+    and accept `N/15m`. If the cache is unreachable, requests go through and it is logged.
+    """
 
     def get_rate(self):
         return rate_for(self.scope)
@@ -50,13 +80,25 @@ class RosterRateThrottle(SimpleRateThrottle):
         return parse_rate(rate)
 
     def allow_request(self, request, view):
+        if self.rate is None:
+            return True
         try:
-            return super().allow_request(request, view)
+            self.key = self.get_cache_key(request, view)
+            if self.key is None:
+                return True
+            now = self.timer()
+            window = int(now // self.duration)
+            hits = count_hit(f"{self.key}_{window}", self.duration)
         except APIException:
             raise  # e.g. a body that cannot be parsed: the client's error, answered as such
         except Exception:  # noqa: BLE001 - any cache client error means "cannot count"
             logger.warning("Throttle %s skipped: the cache is unreachable", self.scope)
             return True
+        self.seconds_left = (window + 1) * self.duration - now
+        return hits <= self.num_requests
+
+    def wait(self):
+        return self.seconds_left
 
 
 class AnonThrottle(RosterRateThrottle):

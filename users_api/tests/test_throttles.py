@@ -168,3 +168,38 @@ def test_an_unparsable_body_is_the_clients_error_not_a_cache_outage(api_client, 
 
     assert response.status_code == 400
     assert "unreachable" not in caplog.text
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The real Redis of this machine (CI starts it), under a key prefix of this test alone."""
+    import uuid
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": f"roster-test-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    from django.core.cache import cache
+
+    yield cache
+    cache.clear()  # only this prefix's keys
+
+
+def test_counts_are_atomic_counters_in_redis_that_expire_with_the_window(
+    redis_cache, auth_client, user, rates
+):
+    import redis
+
+    rates(user="3/minute")
+
+    codes = [auth_client.get("/api/v1/users/me/").status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    [key] = client.keys(f"{redis_cache.key_prefix}*throttle_user_{user.pk}_*")
+    assert int(client.get(key)) == 4
+    assert 0 < client.ttl(key) <= 60

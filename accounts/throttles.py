@@ -41,6 +41,15 @@ def _digest(value):
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
 
 
+def _write_client(backend):
+    # Django builds a new redis.Redis object per call (copying some 170 response callbacks); its
+    # writes always go to the first server's pool, so one client per backend (per thread) does.
+    client = backend.__dict__.get("_roster_write_client")
+    if client is None:
+        client = backend.__dict__["_roster_write_client"] = backend._cache.get_client(write=True)
+    return client
+
+
 def count_hit(key, window):
     """Add one hit to the counter `key` (expiring `window` seconds after its first hit); return
     the new count. Atomic across processes: on Redis one INCR (plus an EXPIRE on the first hit),
@@ -48,7 +57,7 @@ def count_hit(key, window):
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)
+        client = _write_client(backend)
         hits = client.incr(full_key)
         if hits == 1:
             client.expire(full_key, window)

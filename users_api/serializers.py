@@ -19,35 +19,38 @@ USER_FIELDS = (
 )
 
 
-def _timestamp(value):
+def _timestamp(value, zone):
     # DRF's DateTimeField output: ISO 8601 in the current (UTC) time zone, "Z" for +00:00.
     if value is None:
         return None
-    value = timezone.localtime(value)
-    text = value.isoformat()
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def user_row(row):
-    """The user shape from a `.values(*USER_FIELDS)` row, without ModelSerializer's per-field
-    machinery: the list serializes 100 rows in a fraction of the time. Equal to
-    `UserSerializer(user).data` (a test holds them together)."""
-    return {
-        "id": str(row["id"]),
-        "email": row["email"],
-        "first_name": row["first_name"],
-        "last_name": row["last_name"],
-        "email_verified": row["email_verified"],
-        "is_active": row["is_active"],
-        "is_staff": row["is_staff"],
-        "date_joined": _timestamp(row["date_joined"]),
-        "last_login": _timestamp(row["last_login"]),
-    }
+def user_rows(rows):
+    """The user shape from `.values(*USER_FIELDS)` rows, without ModelSerializer's per-field
+    machinery (and the time zone looked up once, not per value): the list serializes 100 rows in
+    a fraction of the time. Equal to `UserSerializer(user).data` (a test holds them together)."""
+    zone = timezone.get_current_timezone()
+    return [
+        {
+            "id": str(row["id"]),
+            "email": row["email"],
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "email_verified": row["email_verified"],
+            "is_active": row["is_active"],
+            "is_staff": row["is_staff"],
+            "date_joined": _timestamp(row["date_joined"], zone),
+            "last_login": _timestamp(row["last_login"], zone),
+        }
+        for row in rows
+    ]
 
 
 def user_data(user):
     """The user shape of one model instance (fast path of `UserSerializer(user).data`)."""
-    return user_row({field: getattr(user, field) for field in USER_FIELDS})
+    return user_rows([{field: getattr(user, field) for field in USER_FIELDS}])[0]
 
 
 class PasswordInput(serializers.CharField):

@@ -17,7 +17,7 @@ from users_api.serializers import (
     UserCreateSerializer,
     UserSerializer,
     user_data,
-    user_row,
+    user_rows,
 )
 
 STAFF_ONLY_ACTIONS = {"list", "create", "destroy"}
@@ -70,7 +70,7 @@ class UserViewSet(
         """Rows straight from `.values()`: one query for the page, one (or none) for the count."""
         queryset = self.filter_queryset(self.get_queryset()).values(*USER_FIELDS)
         rows = self.paginate_queryset(queryset)
-        return self.get_paginated_response([user_row(row) for row in rows])
+        return self.get_paginated_response(user_rows(rows))
 
     def retrieve(self, request, *args, **kwargs):
         return Response(user_data(self.get_object()))

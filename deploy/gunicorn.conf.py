@@ -14,7 +14,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Threads, not more processes: a request mostly waits on PostgreSQL and Redis, while an Argon2
 # hash holds 64 MiB for its ~70 ms. Each thread keeps its own persistent database connection, so
 # PostgreSQL's max_connections must exceed (app servers x workers x threads) + admin sessions.
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 

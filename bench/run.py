@@ -54,6 +54,8 @@ NAIVE = "/bench/naive/users/"
 RAW = "/bench/raw/users/"
 # Below this many users PostgreSQL rightly prefers scanning the whole table to any index.
 INDEX_CHECKED_FROM = 100_000
+# Issue 6 sets the ratios to the naive baseline at a million users.
+NAIVE_CHECKED_FROM = 1_000_000
 # Fewer completed requests than this in a run: run it longer, and count by Little's law.
 MIN_REQUESTS = 20
 TOKEN = "/api/v1/auth/token/"  # noqa: S105 - a path
@@ -679,15 +681,19 @@ def checks(runs):
     """Issue 6's targets, one row per target and size: (target, users, measured, verdict)."""
     out = []
 
-    def check(target, run, value, passed, shown):
+    def check(target, run, value, passed, shown, *, from_size=0):
         verdict = "n/a" if value is None else ("PASS" if passed(value) else "FAIL")
+        if verdict == "FAIL" and run["size"] < from_size:
+            verdict = "n/a"  # the naive baseline is only slow on a large table
         out.append([target, f"{run['size']:,}", "-" if value is None else shown(value), verdict])
 
     for run in runs:
         times = fmt_ratio
         check("list >= 0.5x raw", run, ratio(run, "list", "raw"), lambda v: v >= 0.5, times)
-        check("list >= 20x naive", run, ratio(run, "list", "naive"), lambda v: v >= 20, times)
-        check("search >= 10x naive", run, ratio(run, "search", "naive"), lambda v: v >= 10, times)
+        naive_list, naive_search = ratio(run, "list", "naive"), ratio(run, "search", "naive")
+        at_scale = {"from_size": NAIVE_CHECKED_FROM}
+        check("list >= 20x naive", run, naive_list, lambda v: v >= 20, times, **at_scale)
+        check("search >= 10x naive", run, naive_search, lambda v: v >= 10, times, **at_scale)
         inspected = run["inspect"]
         used, present = inspected["trigram_indexes_used"], inspected["trigram_indexes"]
         out.append(

@@ -31,6 +31,9 @@ stage "pytest on PostgreSQL"
 PG_URL="${ROSTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/roster}"
 DATABASE_URL="$PG_URL" python -m pytest "$@"
 
+stage "benchmark harness, smoke size (the real run: bench/run.py, see README)"
+python bench/run.py --smoke
+
 if [ -x scripts/schemathesis.sh ]; then
     stage "schemathesis against a live server"
     scripts/schemathesis.sh

@@ -8,6 +8,19 @@ from accounts.tests.factories import UserFactory
 
 PASSWORD = "a-Long-enough-passw0rd"
 
+# DESIGN.md's user, as a client sees it: these keys and no others (never a password or a hash).
+USER_SHAPE = {
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "email_verified",
+    "is_active",
+    "is_staff",
+    "date_joined",
+    "last_login",
+}
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):

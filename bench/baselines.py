@@ -15,18 +15,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts.models import User
+from users_api.serializers import USER_FIELDS as FIELDS
 
-FIELDS = (
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "email_verified",
-    "is_active",
-    "is_staff",
-    "date_joined",
-    "last_login",
-)
 PAGE_SIZE = 50
 
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import RefreshTokenReuse, User
 from accounts.tests.factories import UserFactory
+from conftest import USER_SHAPE
 
 pytestmark = pytest.mark.django_db
 
@@ -45,17 +46,7 @@ def test_register_creates_an_unverified_user_and_sends_the_verification_email(ap
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {
-        "id",
-        "email",
-        "first_name",
-        "last_name",
-        "email_verified",
-        "is_active",
-        "is_staff",
-        "date_joined",
-        "last_login",
-    }
+    assert set(body) == USER_SHAPE
     assert body["email"] == "New@example.com"
     assert body["email_verified"] is False and body["is_staff"] is False
     user = User.objects.get(pk=body["id"])

@@ -7,21 +7,9 @@ from django.core import mail
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from conftest import bearer_client
+from conftest import USER_SHAPE, bearer_client
 
 pytestmark = pytest.mark.django_db
-
-USER_KEYS = {
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "email_verified",
-    "is_active",
-    "is_staff",
-    "date_joined",
-    "last_login",
-}
 
 
 # --- users/me/ --------------------------------------------------------------------------------
@@ -32,7 +20,7 @@ def test_me_shows_the_user_shape_and_never_a_password(auth_client, user):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == USER_KEYS
+    assert set(body) == USER_SHAPE
     assert body["id"] == str(user.pk) and body["email"] == user.email
     assert user.password not in response.content.decode()
 
@@ -198,7 +186,7 @@ def test_staff_create_a_user_with_or_without_a_password(staff_client):
     without = staff_client.post("/api/v1/users/", {"email": "nopw@example.com", "is_staff": True})
 
     assert with_password.status_code == 201 and without.status_code == 201
-    assert set(with_password.json()) == USER_KEYS
+    assert set(with_password.json()) == USER_SHAPE
     assert User.objects.get(email="Pw@example.com").check_password("a-Long-enough-passw0rd")
     created = User.objects.get(email="nopw@example.com")
     assert not created.has_usable_password() and created.is_staff
@@ -225,7 +213,7 @@ def test_list_is_a_page_with_count_and_links(staff_client):
     assert body["count"] == 5
     assert len(body["results"]) == 2
     assert "page=2" in body["next"] and body["previous"] is None
-    assert set(body["results"][0]) == USER_KEYS
+    assert set(body["results"][0]) == USER_SHAPE
 
 
 def test_page_size_is_capped_at_100(staff_client):

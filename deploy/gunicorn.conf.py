@@ -11,9 +11,13 @@ import os
 # Private address only: nginx is the one way in (NUM_PROXIES=1 trusts its X-Forwarded-For).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# Threads, not more processes: a request mostly waits on PostgreSQL and Redis, while an Argon2
-# hash holds 64 MiB for its ~70 ms. Each thread keeps its own persistent database connection, so
-# PostgreSQL's max_connections must exceed (app servers x workers x threads) + admin sessions.
+# Chosen by measurement (bench/gunicorn_shapes.sh, README "Performance"): GET users/me/ alone is
+# about as fast with 2 sync workers as with 2 gthread workers x 4 threads (~1,150 req/s here), but
+# beside nonstop logins sync workers fall to ~27 req/s (each Argon2 hash holds a whole worker)
+# while gthread keeps ~150 req/s with a p99 of ~120 ms: argon2-cffi releases the GIL, so the other
+# threads go on serving. 4 workers x 2 threads served less alone. Each thread keeps its own
+# persistent database connection, so PostgreSQL's max_connections must exceed
+# (app servers x workers x threads) + admin sessions.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))

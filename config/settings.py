@@ -151,8 +151,8 @@ SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 LOGIN_URL = "/api-auth/login/"
 LOGIN_REDIRECT_URL = "/api/v1/users/me/"
 
-# Argon2id with argon2-cffi's RFC 9106 "low memory" profile (t=3, m=64 MiB, p=4): about 50-90 ms
-# per hash on one core here. PBKDF2 stays listed so older hashes verify and are upgraded on login.
+# Argon2id at RFC 9106's "low memory" profile (t=3, m=64 MiB, p=4): about 115 ms per hash on this
+# 2-core machine (bench/run.py). PBKDF2 stays listed: older hashes verify and upgrade on login.
 PASSWORD_HASHERS = [
     "accounts.hashers.RosterArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -64,6 +64,13 @@ def test_wsgi_entry_point_refuses_a_missing_secret_key_too():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_makemigrations_check_runs_on_a_bare_checkout_without_a_key():
+    result = manage("makemigrations", "--check", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
 def test_debug_on_allows_the_development_key():
     result = manage("check", DEBUG="True")
 

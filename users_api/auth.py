@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from accounts import services, tokens
@@ -41,8 +42,8 @@ class PublicView(APIView):
     permission_classes = [AllowAny]
 
     def get_authenticate_header(self, request):
-        # Bad tokens here must answer 401 with a challenge, which DRF only sends when told how.
-        return 'Bearer realm="api"'
+        # Bad tokens here must answer 401 with the API's challenge (DRF sends 403 without one).
+        return JWTAuthentication().authenticate_header(request)
 
     def validated(self, serializer_class):
         serializer = serializer_class(data=self.request.data)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from accounts.tokens import email_verification_tokens, encode_uid, password_reset_tokens
+from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from accounts.tokens import MAX_PASSWORD_LENGTH
+from accounts.models import MAX_PASSWORD_LENGTH
 
 
 class SetPasswordForm(forms.Form):

@@ -7,6 +7,9 @@ from django.utils import timezone
 
 from accounts.managers import UserManager
 
+# Longer passwords are refused before any hashing, so a 1 MB body costs nothing.
+MAX_PASSWORD_LENGTH = 4096
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A Roster user: the email is the login, the id a UUID that is safe to show in URLs."""

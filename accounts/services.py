@@ -10,13 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import emails
+from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 from accounts.models import User
-from accounts.tokens import (
-    email_verification_tokens,
-    password_reset_tokens,
-    revoke_all_refresh_tokens,
-    user_from_uid,
-)
+from accounts.tokens import revoke_all_refresh_tokens
 
 EMAIL_TAKEN = "A user with this email already exists."
 INVALID_LINK = "This link is invalid, expired or already used."

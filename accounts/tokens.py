@@ -1,16 +1,10 @@
-"""Tokens: the single-use links in emails, and the JWT refresh tokens with reuse detection."""
+"""JWT: refresh-token rotation with reuse detection, logout, revocation and verification."""
 
 import logging
 
-from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
@@ -19,46 +13,6 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from accounts.models import RefreshTokenReuse, User
 
 logger = logging.getLogger(__name__)
-
-MAX_PASSWORD_LENGTH = 4096
-
-
-# --- Links in emails ---------------------------------------------------------------------------
-
-
-class PasswordResetTokens(PasswordResetTokenGenerator):
-    """Django's reset tokens: they die when the password (or last login) changes, and expire."""
-
-    key_salt = "accounts.tokens.PasswordResetTokens"
-
-
-class EmailVerificationTokens(PasswordResetTokenGenerator):
-    """Verification tokens: they die once the email is verified or changed, and expire."""
-
-    key_salt = "accounts.tokens.EmailVerificationTokens"
-
-    def _make_hash_value(self, user, timestamp):
-        return f"{user.pk}{user.email}{user.email_verified}{user.is_active}{timestamp}"
-
-
-password_reset_tokens = PasswordResetTokens()
-email_verification_tokens = EmailVerificationTokens()
-
-
-def encode_uid(user):
-    return urlsafe_base64_encode(force_bytes(user.pk))
-
-
-def user_from_uid(uidb64):
-    """The user a link's uid names, or None for anything malformed or unknown."""
-    try:
-        pk = force_str(urlsafe_base64_decode(uidb64))
-        return User.objects.get(pk=pk)
-    except (TypeError, ValueError, OverflowError, ValidationError, User.DoesNotExist):
-        return None
-
-
-# --- JWT ---------------------------------------------------------------------------------------
 
 
 class InvalidRefreshToken(Exception):
@@ -82,6 +36,12 @@ def token_user_is_current(user, payload):
         return False
     claim = jwt_settings.REVOKE_TOKEN_CLAIM
     return payload.get(claim) == get_md5_hash_password(user.password)
+
+
+def issue_token_pair(user):
+    """A new refresh token (recorded as outstanding) and its access token, as the API answers."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 def _decode_refresh(raw):
@@ -116,8 +76,7 @@ def rotate_refresh_token(raw, *, ip=None):
         except IntegrityError:
             reused_by = outstanding.user
         else:
-            refresh = RefreshToken.for_user(outstanding.user)
-            return {"access": str(refresh.access_token), "refresh": str(refresh)}
+            return issue_token_pair(outstanding.user)
     revoke_all_refresh_tokens(reused_by)
     RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
     logger.warning("Refresh token reuse for user %s: all refresh tokens revoked", reused_by.pk)
@@ -156,12 +115,3 @@ def verify_token(raw):
     user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
     user = User.objects.filter(pk=user_id).first() if user_id else None
     return token_user_is_current(user, token.payload)
-
-
-class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
-    """SimpleJWT's login serializer with bounded fields, so a 1 MB password is a 400, not a hash."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["email"] = serializers.CharField(write_only=True, max_length=254)
-        self.fields["password"] = PasswordField(max_length=MAX_PASSWORD_LENGTH)

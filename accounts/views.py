@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.forms import SetPasswordForm
-from accounts.tokens import email_verification_tokens, password_reset_tokens, user_from_uid
+from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 
 
 def _link_is_valid(uidb64, token, generator):

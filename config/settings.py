@@ -276,7 +276,7 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
     # Tokens carry a digest of the password hash: a password change or reset kills them all.
     "CHECK_REVOKE_TOKEN": True,
-    "TOKEN_OBTAIN_SERIALIZER": "accounts.tokens.EmailTokenObtainPairSerializer",
+    "TOKEN_OBTAIN_SERIALIZER": "users_api.serializers.EmailTokenObtainPairSerializer",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,9 +2,9 @@
 
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 
-from accounts.models import User
-from accounts.tokens import MAX_PASSWORD_LENGTH
+from accounts.models import MAX_PASSWORD_LENGTH, User
 
 USER_FIELDS = (
     "id",
@@ -132,3 +132,12 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 class AccountCloseSerializer(serializers.Serializer):
     password = PasswordInput()
+
+
+class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """SimpleJWT's login serializer with bounded fields, so a 1 MB password is a 400, not a hash."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"] = serializers.CharField(write_only=True, max_length=254)
+        self.fields["password"] = PasswordField(max_length=MAX_PASSWORD_LENGTH)

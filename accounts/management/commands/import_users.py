@@ -16,8 +16,7 @@ from django.db import IntegrityError, transaction
 
 from accounts import services
 from accounts.management.commands._operator import USER_FIELDS, Progress, users_by_email
-from accounts.models import User
-from accounts.tokens import MAX_PASSWORD_LENGTH
+from accounts.models import MAX_PASSWORD_LENGTH, User
 
 COLUMNS = (*USER_FIELDS, "password")  # the export's columns, plus a password for new accounts
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

@@ -1,23 +1,29 @@
 """The operator's console: Django's UserAdmin for an email login, with Roster's rules.
 
-Actions and saves go through `accounts.services`, so deactivating here revokes tokens exactly as
-the API does. Hard delete exists only here (Django's delete action and view, with confirmation).
-The user list is a fixed handful of queries and never counts a large table in full.
+Every write (the add form, the change form, the password form, every action, hard delete) goes
+through `accounts.services` with the signed-in operator as the actor, so `accounts.policy` decides
+here exactly as it does for the API; the form shows read-only what the policy would refuse anyway.
+Hard delete exists only here (Django's delete action and view, with confirmation). The user list
+is a fixed handful of queries and never counts a large table in full.
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect
 from django.utils.functional import cached_property
 
-from accounts import services
+from accounts import policy, services
 from accounts.models import RefreshTokenReuse, User
+from accounts.policy import Entry
 
-# Fields whose changes follow the rules of `services.user_update` (a new email needs verifying
-# again, deactivating revokes tokens).
-RULED_FIELDS = ("email", "first_name", "last_name", "is_staff", "is_active", "email_verified")
+# The change form's fields that are changes of the user, each decided by the policy.
+RULED_FIELDS = (*services.UPDATABLE, "is_superuser", *services.RELATIONS)
 
 
 class EstimatedCountPaginator(Paginator):
@@ -68,6 +74,7 @@ class UserAdmin(DjangoUserAdmin):
         "reactivate_users",
         "mark_email_verified",
         "send_password_reset_email",
+        "lift_login_lockout",
     )
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -94,46 +101,91 @@ class UserAdmin(DjangoUserAdmin):
         # The API's search: every term in "email first last", on the trigram index in PostgreSQL.
         return queryset.search(search_term.split()), False
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is None:
+            return readonly
+        refused = policy.refused_fields(
+            actor=request.user, user=obj, fields=RULED_FIELDS, entry=Entry.ADMIN
+        )
+        return (*readonly, *(field for field in RULED_FIELDS if field in refused))
+
     def save_model(self, request, obj, form, change):
         if not change:
-            super().save_model(request, obj, form, change)
-            # As when staff create a user through the API: the address must be confirmed.
-            services.verification_email_send(user=obj)
+            data = form.cleaned_data
+            password = (
+                data.get("password1") if data.get("usable_password", "true") != "false" else None
+            )
+            created = services.user_create(
+                actor=request.user,
+                email=data["email"],
+                password=password or None,
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                entry=Entry.ADMIN,
+            )
+            obj.__dict__.update(created.__dict__)
             return
-        ruled = {
+        data = {
             field: form.cleaned_data[field] for field in RULED_FIELDS if field in form.changed_data
         }
-        columns = {field.name for field in User._meta.concrete_fields}
-        others = [f for f in form.changed_data if f in columns and f not in RULED_FIELDS]
-        # `user_update` applies the ruled changes itself, comparing with the stored values.
-        for field in ruled:
-            setattr(obj, field, form.initial[field])
+        services.user_update(actor=request.user, user=obj, data=data, entry=Entry.ADMIN)
+
+    def save_related(self, request, form, formsets, change):
+        # Groups and permissions were saved by `save_model` through the policy; only inlines here.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            # A race the form could not see (another request took the email meanwhile).
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return redirect(request.path)
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404
+        policy.check_change(actor=request.user, user=user, fields={"password"}, entry=Entry.ADMIN)
+        return super().user_change_password(request, id, form_url)
+
+    def delete_model(self, request, obj):
+        services.user_delete(actor=request.user, user=obj)
+
+    def delete_queryset(self, request, queryset):
         with transaction.atomic():
-            if others:
-                obj.save(update_fields=others)
-            services.user_update(user=obj, data=ruled)
+            for user in queryset:
+                services.user_delete(actor=request.user, user=user)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and policy.refused_fields(
+            actor=request.user, user=obj, fields={"delete"}, entry=Entry.ADMIN
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.action(
         permissions=["change"], description="Deactivate the selected users (revokes their tokens)"
     )
     def deactivate_users(self, request, queryset):
-        users = queryset.filter(is_active=True).exclude(pk=request.user.pk)
-        done = _each(users, lambda user: services.user_deactivate(user=user, by=request.user))
-        if queryset.filter(pk=request.user.pk).exists():
-            self.message_user(request, "You cannot deactivate yourself.", messages.WARNING)
-        self.message_user(request, f"Deactivated {_users(done)}.", messages.SUCCESS)
+        active = queryset.filter(is_active=True)
+        self._run(request, active, services.user_deactivate, "Deactivated {}.")
 
     @admin.action(permissions=["change"], description="Reactivate the selected users")
     def reactivate_users(self, request, queryset):
-        users = queryset.filter(is_active=False)
-        done = _each(users, lambda user: services.user_reactivate(user=user, by=request.user))
-        self.message_user(request, f"Reactivated {_users(done)}.", messages.SUCCESS)
+        self._run(
+            request, queryset.filter(is_active=False), services.user_reactivate, "Reactivated {}."
+        )
 
     @admin.action(permissions=["change"], description="Mark the selected users' email verified")
     def mark_email_verified(self, request, queryset):
-        done = _each(queryset.filter(email_verified=False), services.email_mark_verified)
-        self.message_user(
-            request, f"Marked the email of {_users(done)} verified.", messages.SUCCESS
+        self._run(
+            request,
+            queryset.filter(email_verified=False),
+            services.email_mark_verified,
+            "Marked the email of {} verified.",
         )
 
     @admin.action(
@@ -141,20 +193,42 @@ class UserAdmin(DjangoUserAdmin):
     )
     def send_password_reset_email(self, request, queryset):
         skipped = queryset.filter(is_active=False).count()
-        done = _each(queryset.filter(is_active=True), services.password_reset_email_send)
+        done = self._run(
+            request,
+            queryset.filter(is_active=True),
+            services.password_reset_email_send,
+            None,
+        )
         note = f" ({_users(skipped)} inactive, skipped)" if skipped else ""
         self.message_user(
             request, f"Sent a password reset email to {_users(done)}{note}.", messages.SUCCESS
         )
 
+    @admin.action(permissions=["change"], description="Lift the selected users' login lockout")
+    def lift_login_lockout(self, request, queryset):
+        self._run(request, queryset, services.login_lockout_lift, "Lifted the login lockout of {}.")
 
-def _each(queryset, rule):
-    """Apply a service to each user of the queryset, one user at a time; return how many."""
-    count = 0
-    for user in queryset.iterator(chunk_size=500):
-        rule(user=user)
-        count += 1
-    return count
+    def _run(self, request, queryset, service, done_message):
+        """Apply a service to each selected user as the signed-in operator; the policy may refuse
+        some (they are counted and named in a warning). Returns how many were done."""
+        done, refused = 0, []
+        for user in queryset.iterator(chunk_size=500):
+            try:
+                service(actor=request.user, user=user)
+            except PermissionDenied:
+                refused.append(user.email)
+            else:
+                done += 1
+        if refused:
+            self.message_user(
+                request,
+                f"Not allowed for {_users(len(refused))}: {', '.join(refused[:10])}"
+                + (" ..." if len(refused) > 10 else ""),
+                messages.WARNING,
+            )
+        if done_message:
+            self.message_user(request, done_message.format(_users(done)), messages.SUCCESS)
+        return done
 
 
 def _users(count):

@@ -1,46 +1,45 @@
-"""Roster's admin site: Django's, with the login throttled exactly like the API's token login.
+"""Roster's admin site: Django's, with its login and password change going through the login gate.
 
-Every login attempt counts against the client IP (the `login` rate), and failed logins count
-against the account (`login_failures`, via `LoginFailureThrottle`); past either limit the login
-page answers 429 with `Retry-After` and a clear message, without checking the password.
+Every login attempt counts against the client IP (`login`), failed logins against the account
+(`login_failures`), exactly as the API's token login; past either limit the login page answers 429
+with `Retry-After` and a clear message, without checking the password. A successful login gives
+the browser the device credential that exempts it from a stranger's lockout.
 """
-
-import math
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.exceptions import ValidationError
-from rest_framework.exceptions import Throttled
+from django.contrib.auth.views import PasswordChangeView
+from django.urls import reverse
 
-from accounts.throttles import LoginFailureThrottle, LoginThrottle
+from accounts import login_gate
+from accounts.forms import GatedLoginForm, GatedPasswordChangeForm
 
-THROTTLED = "Too many login attempts. Try again in %(wait)s seconds."
+
+class AdminLoginForm(GatedLoginForm, AdminAuthenticationForm):
+    """The admin login form (staff only), through the login gate."""
+
+    error_messages = {**AdminAuthenticationForm.error_messages, **GatedLoginForm.throttled_message}
 
 
-class AdminLoginForm(AdminAuthenticationForm):
-    """The admin login form, refusing attempts past the API's login limits.
+class _GatedPasswordChangeView(PasswordChangeView):
+    form_class = GatedPasswordChangeForm
 
-    `throttle_wait` holds the seconds to wait when the attempt was refused for that reason.
-    """
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
-    throttle_wait = None
 
-    def clean(self):
-        self.throttle_wait = self._wait_per_ip()
-        if self.throttle_wait is None:
-            failures = LoginFailureThrottle(self.cleaned_data.get("username"))
-            try:
-                with failures.attempt(failure=ValidationError):
-                    return super().clean()
-            except Throttled as exc:
-                self.throttle_wait = math.ceil(exc.wait)
-        raise ValidationError(THROTTLED, code="throttled", params={"wait": self.throttle_wait})
-
-    def _wait_per_ip(self):
-        throttle = LoginThrottle()
-        if throttle.allow_request(self.request, None):
-            return None
-        return max(1, round(throttle.wait() or 1))
+def gated_login_response(request, response):
+    """The answer of a login view through the gate: 429 with Retry-After when the gate refused,
+    the device credential when it let a user in."""
+    form = getattr(response, "context_data", {}).get("form")
+    wait = getattr(form, "retry_after", None)
+    if wait is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(wait)
+    if request.method == "POST" and response.status_code == 302 and request.user.is_authenticated:
+        client = login_gate.Client.of(request)
+        login_gate.remember_device(response, client=client, user=request.user)
+    return response
 
 
 class RosterAdminSite(AdminSite):
@@ -50,10 +49,12 @@ class RosterAdminSite(AdminSite):
     login_form = AdminLoginForm
 
     def login(self, request, extra_context=None):
-        response = super().login(request, extra_context)
-        form = getattr(response, "context_data", {}).get("form")
-        wait = getattr(form, "throttle_wait", None)
-        if wait is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(wait)
-        return response
+        return gated_login_response(request, super().login(request, extra_context))
+
+    def password_change(self, request, extra_context=None):
+        request.current_app = self.name
+        return _GatedPasswordChangeView.as_view(
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            template_name=self.password_change_template or "registration/password_change_form.html",
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)

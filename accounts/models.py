@@ -10,6 +10,19 @@ from accounts.managers import UserManager
 # Longer passwords are refused before any hashing, so a 1 MB body costs nothing.
 MAX_PASSWORD_LENGTH = 4096
 
+# A user as every client sees it (DESIGN.md): the API, the exports and the imports share this list.
+USER_FIELDS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "email_verified",
+    "is_active",
+    "is_staff",
+    "date_joined",
+    "last_login",
+)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A Roster user: the email is the login, the id a UUID that is safe to show in URLs."""

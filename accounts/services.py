@@ -1,21 +1,30 @@
 """Roster's business rules, as plain functions.
 
 The API views, the admin and the management commands all call these, so a rule holds however a
-change arrives. Input problems raise Django's `ValidationError` keyed by field; the API turns it
-into a 400 problem, the admin and the commands into a message.
+change arrives. Every change to a user takes the actor explicitly and asks `accounts.policy`;
+every presented password goes through `accounts.login_gate`. Input problems raise Django's
+`ValidationError` keyed by field, refusals `PermissionDenied`; the API turns them into 400 and
+403 problems, the admin and the commands into messages.
 """
 
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts import emails
+from accounts import emails, login_gate, policy
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 from accounts.models import User
+from accounts.policy import Entry
 from accounts.tokens import revoke_all_refresh_tokens
 
 EMAIL_TAKEN = "A user with this email already exists."
 INVALID_LINK = "This link is invalid, expired or already used."
+WRONG_PASSWORD = "The password is not correct."  # noqa: S105 - a message
+
+# The columns `user_update` writes; `groups` and `user_permissions` are set as relations.
+UPDATABLE = ("email", "first_name", "last_name", "is_active", "email_verified", "is_staff")
+RELATIONS = ("groups", "user_permissions")
 
 
 def _check_password(password, *, user, field="password"):
@@ -25,8 +34,18 @@ def _check_password(password, *, user, field="password"):
         raise ValidationError({field: exc.messages}) from exc
 
 
+def _save_new(user):
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as exc:
+        # The unique index on lower(email) decides races that a prior lookup could not.
+        raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
+
+
 def user_create(
     *,
+    actor,
     email: str,
     password: str | None = None,
     first_name: str = "",
@@ -34,12 +53,13 @@ def user_create(
     is_staff: bool = False,
     is_active: bool = True,
     email_verified: bool = False,
-    send_verification: bool = True,
+    is_superuser: bool = False,
+    entry: Entry = Entry.API,
 ) -> User:
-    """Create a user; the email must be new ignoring case, even under concurrent requests.
-
-    A `None` password gives an unusable one (the user sets it through a reset).
-    """
+    """Create a user as `actor` (staff, or a superuser for a staff account), asking the policy
+    for every field that differs from a new ordinary account. The email must be new ignoring
+    case, even under concurrent requests. A `None` password gives an unusable one (the user
+    sets it through a reset). An unverified address is sent the verification email."""
     user = User(
         email=User.objects.normalize_email(email),
         first_name=first_name,
@@ -47,55 +67,174 @@ def user_create(
         is_staff=is_staff,
         is_active=is_active,
         email_verified=email_verified,
+        is_superuser=is_superuser,
     )
+    fresh = User()
+    fields = {"email"} | {
+        f for f in (*UPDATABLE, "is_superuser") if getattr(user, f) != getattr(fresh, f)
+    }
+    policy.check_change(actor=actor, user=fresh, fields=fields, entry=entry)
+    _set_initial_password(user, password)
+    with transaction.atomic():
+        _save_new(user)
+        if not user.email_verified:
+            emails.send_verification_email(user)
+    return user
+
+
+def _fields_set(new_user):
+    """The fields a new user's creator chose: its email, and whatever differs from the defaults."""
+    fresh = User()
+    chosen = (field for field in (*UPDATABLE, "is_superuser") if field != "email")
+    return {"email"} | {f for f in chosen if getattr(new_user, f) != getattr(fresh, f)}
+
+
+def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Self-registration: an ordinary, unverified user, sent a verification email."""
+    user = User(
+        email=User.objects.normalize_email(email), first_name=first_name, last_name=last_name
+    )
+    _set_initial_password(user, password)
+    with transaction.atomic():
+        _save_new(user)
+        emails.send_verification_email(user)
+    return user
+
+
+def _set_initial_password(user, password):
     if password is None:
         user.set_unusable_password()
     else:
         _check_password(password, user=user)
         user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save(force_insert=True)
-    except IntegrityError as exc:
-        # The unique index on lower(email) decides races that a prior lookup could not.
-        raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
-    if send_verification and not email_verified:
-        emails.send_verification_email(user)
+
+
+@transaction.atomic
+def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> User:
+    """Change a user as `actor`: only the fields whose values differ from the stored row are
+    changes, and the policy must allow every one of them, or nothing is written.
+
+    A new email needs verifying again (unless `data` sets `email_verified` too); deactivating
+    revokes every token. Only the changed columns are written, so a concurrent password change
+    is never undone; `user` gets the changed values.
+    """
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    changes = {}
+    for field in UPDATABLE:
+        if field in data:
+            value = data[field]
+            if field == "email":
+                value = User.objects.normalize_email(value)
+            if value != getattr(stored, field):
+                changes[field] = value
+    relations = {
+        name: set(data[name])
+        for name in RELATIONS
+        if name in data and set(data[name]) != set(getattr(stored, name).all())
+    }
+    if "is_superuser" in data and bool(data["is_superuser"]) != stored.is_superuser:
+        changes["is_superuser"] = bool(data["is_superuser"])
+    policy.check_change(actor=actor, user=stored, fields={*changes, *relations}, entry=entry)
+    if "email" in changes and "email_verified" not in changes and stored.email_verified:
+        changes["email_verified"] = False
+    for field, value in changes.items():
+        setattr(stored, field, value)
+        setattr(user, field, value)
+    if "email" in changes:
+        try:
+            with transaction.atomic():
+                stored.save(update_fields=sorted(changes))
+        except IntegrityError as exc:
+            raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
+    elif changes:
+        stored.save(update_fields=sorted(changes))
+    for name, values in relations.items():
+        getattr(stored, name).set(values)
+    if changes.get("is_active") is False:
+        revoke_all_refresh_tokens(stored)
+    if changes.get("email") and not stored.email_verified:
+        emails.send_verification_email(stored)
     return user
 
 
-def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    """Self-registration: an ordinary, unverified user, sent a verification email."""
-    return user_create(email=email, password=password, first_name=first_name, last_name=last_name)
+def user_deactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
+    """Deactivate instead of deleting: the row stays, every token stops working at once.
 
-
-def user_update(*, user: User, data: dict) -> User:
-    """Change names, or (staff callers) email and status; a new email needs re-verification.
-
-    Only the changed columns are written, so a concurrent password change is never undone.
+    Nobody deactivates their own account this way: that is `user_close_own_account`, which asks
+    for the password.
     """
-    changed = set()
-    email = data.get("email")
-    if email is not None:
-        email = User.objects.normalize_email(email)
-        if email.lower() != user.email.lower():
-            user.email_verified = False
-            changed.add("email_verified")
-        user.email = email
-        changed.add("email")
-    for field in ("first_name", "last_name", "is_staff", "is_active", "email_verified"):
-        if field in data:
-            setattr(user, field, data[field])
-            changed.add(field)
-    if not changed:
-        return user
+    return user_update(actor=actor, user=user, data={"is_active": False}, entry=entry)
+
+
+def user_reactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
+    return user_update(actor=actor, user=user, data={"is_active": True}, entry=entry)
+
+
+def email_mark_verified(*, actor, user: User, entry: Entry = Entry.ADMIN) -> User:
+    """Operator's shortcut (admin action): mark an address verified without the link."""
+    return user_update(actor=actor, user=user, data={"email_verified": True}, entry=entry)
+
+
+@transaction.atomic
+def user_delete(*, actor, user: User) -> None:
+    """Remove the row for good (admin only; the API deactivates instead)."""
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    policy.check_change(actor=actor, user=stored, fields={"delete"}, entry=Entry.ADMIN)
+    stored.delete()
+
+
+def user_close_own_account(*, user: User, password: str, client: login_gate.Client) -> User:
+    """A user closing their own account confirms it with the password (through the login gate)."""
+    _confirm_password(user=user, password=password, client=client, field="password")
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        revoke_all_refresh_tokens(user)
+    return user
+
+
+def login(*, email: str, password: str, client: login_gate.Client) -> User:
+    """A password login (API token, browsable API, admin): through the gate, then last_login.
+
+    Raises login_gate.WrongCredentials (wrong password, unknown email and inactive account are
+    one answer) or login_gate.TooManyAttempts.
+    """
+    user = login_gate.authenticate(client=client, email=email, password=password)
+    update_last_login(None, user)
+    return user
+
+
+def _confirm_password(*, user, password, client, field):
     try:
-        with transaction.atomic():
-            user.save(update_fields=sorted(changed))
-            if not user.is_active:
-                revoke_all_refresh_tokens(user)
-    except IntegrityError as exc:
-        raise ValidationError({"email": [EMAIL_TAKEN]}) from exc
+        login_gate.verify_password(client=client, user=user, password=password)
+    except login_gate.WrongCredentials:
+        raise ValidationError({field: [WRONG_PASSWORD]}) from None
+
+
+def password_change(
+    *, user: User, current_password: str, new_password: str, client: login_gate.Client
+) -> None:
+    """Change one's own password, the current one confirmed through the login gate; every
+    earlier access and refresh token of the user stops working."""
+    _confirm_password(user=user, password=current_password, client=client, field="current_password")
+    _check_password(new_password, user=user, field="new_password")
+    with transaction.atomic():
+        _set_password(user, new_password)
+
+
+@transaction.atomic
+def password_set(*, actor, user: User, password: str | None, entry: Entry = Entry.ADMIN) -> User:
+    """Set another user's password as `actor` (admin); None makes it unusable. Their tokens die."""
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    policy.check_change(actor=actor, user=stored, fields={"password"}, entry=entry)
+    if password is None:
+        stored.set_unusable_password()
+        stored.save(update_fields=["password"])
+        revoke_all_refresh_tokens(stored)
+    else:
+        _check_password(password, user=stored)
+        _set_password(stored, password)
+    user.refresh_from_db()
     return user
 
 
@@ -118,22 +257,6 @@ def email_verify(*, uidb64: str, token: str) -> User:
     return user
 
 
-def email_mark_verified(*, user: User) -> User:
-    """Operator's shortcut (admin action): mark an address verified without the link."""
-    user.email_verified = True
-    user.save(update_fields=["email_verified"])
-    return user
-
-
-@transaction.atomic
-def password_change(*, user: User, current_password: str, new_password: str) -> None:
-    """Change the password; every earlier access and refresh token of the user stops working."""
-    if not user.check_password(current_password):
-        raise ValidationError({"current_password": ["The current password is not correct."]})
-    _check_password(new_password, user=user, field="new_password")
-    _set_password(user, new_password)
-
-
 def password_reset_request(*, email: str) -> None:
     """Email a reset link when an active account has this address; silent otherwise."""
     user = User.objects.with_email(email).filter(is_active=True).first()
@@ -141,8 +264,9 @@ def password_reset_request(*, email: str) -> None:
         emails.send_password_reset_email(user)
 
 
-def password_reset_email_send(*, user: User) -> None:
-    """Operator's action: email the user a reset link."""
+def password_reset_email_send(*, actor, user: User) -> None:
+    """Operator's action: email the user a reset link (to their own address)."""
+    policy.check_change(actor=actor, user=user, fields={"password"}, entry=Entry.ADMIN)
     emails.send_password_reset_email(user)
 
 
@@ -167,36 +291,25 @@ def _set_password(user, password):
     revoke_all_refresh_tokens(user)
 
 
-CLOSE_OWN_ACCOUNT = "Close your own account at users/me/; it asks for your password."
+def login_lockout_lift(*, actor, user: User) -> None:
+    """Staff lifting a user's login lockout (the admin), as the policy allows."""
+    policy.check_change(actor=actor, user=user, fields={"login_lockout"}, entry=Entry.ADMIN)
+    login_gate.lift_lockout(user.email)
 
 
-def user_deactivate(*, user: User, by: User | None = None) -> User:
-    """Deactivate instead of deleting: the row stays, every token stops working at once.
-
-    Nobody deactivates their own account this way (`by` is the operator): that goes through
-    `user_delete_own_account`, which asks for the password.
-    """
-    if by is not None and by.pk == user.pk:
-        raise PermissionDenied(CLOSE_OWN_ACCOUNT)
-    return _deactivate(user)
-
-
-def user_delete_own_account(*, user: User, password: str) -> User:
-    """A user closing their own account must confirm with the password."""
-    if not user.check_password(password):
-        raise ValidationError({"password": ["The password is not correct."]})
-    return _deactivate(user)
-
-
-@transaction.atomic
-def _deactivate(user):
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    revoke_all_refresh_tokens(user)
-    return user
-
-
-def user_reactivate(*, user: User, by: User | None = None) -> User:
-    user.is_active = True
-    user.save(update_fields=["is_active"])
-    return user
+def users_import(*, actor, created: list[User], updated: list[tuple[User, set[str]]]) -> None:
+    """Write one checked chunk of an import as `actor` (the operator): new users in one insert,
+    changed fields of existing ones in one update, every row asked of the policy first.
+    Deactivated users lose their tokens; a changed password kills its user's tokens by itself."""
+    for user in created:
+        policy.check_change(actor=actor, user=User(), fields=_fields_set(user), entry=Entry.IMPORT)
+    for user, fields in updated:
+        policy.check_change(actor=actor, user=user, fields=fields, entry=Entry.IMPORT)
+    if created:
+        User.objects.bulk_create(created)
+    if updated:
+        columns = sorted(set().union(*(fields for _, fields in updated)))
+        User.objects.bulk_update([user for user, _ in updated], columns)
+    for user, fields in updated:
+        if "is_active" in fields and not user.is_active:
+            revoke_all_refresh_tokens(user)

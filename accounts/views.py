@@ -1,6 +1,7 @@
 """The pages the emails link to. Their uid and token are exactly what the API's confirm
 endpoints take, so a client may use either."""
 
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -8,7 +9,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from accounts.forms import SetPasswordForm
+from accounts.admin_site import gated_login_response
+from accounts.forms import GatedLoginForm, SetPasswordForm
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 
 
@@ -51,3 +53,13 @@ def email_verify(request, uidb64, token):
             return render(request, "accounts/link_invalid.html", status=400)
         return render(request, "accounts/email_verify_done.html", {"account": user})
     return render(request, "accounts/email_verify.html")
+
+
+class BrowsableAPILoginView(LoginView):
+    """`/api-auth/login/`: DRF's login page, with the form going through the login gate."""
+
+    form_class = GatedLoginForm
+    template_name = "rest_framework/login.html"
+
+    def post(self, request, *args, **kwargs):
+        return gated_login_response(request, super().post(request, *args, **kwargs))

@@ -14,8 +14,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from accounts.models import USER_FIELDS as FIELDS
 from accounts.models import User
-from users_api.serializers import USER_FIELDS as FIELDS
 
 PAGE_SIZE = 50
 

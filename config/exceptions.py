@@ -13,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
+from accounts.login_gate import TooManyAttempts
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -83,6 +85,8 @@ def problem_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args[:1])
+    elif isinstance(exc, TooManyAttempts):
+        exc = exceptions.Throttled(wait=exc.retry_after)
     if is_database_outage(exc):
         logger.error("Database unavailable: %s", exc.__class__.__name__)
         response = Response(

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import BrowsableAPILoginView
 from config import views
 
 urlpatterns = [
@@ -8,6 +9,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # The browsable API's login through the login gate; its logout is DRF's.
+    path("api-auth/login/", BrowsableAPILoginView.as_view(), name="api-login"),
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include("users_api.urls")),
     path("accounts/", include("accounts.urls")),

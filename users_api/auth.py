@@ -5,23 +5,13 @@ from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.views import TokenObtainPairView
 
-from accounts import services, tokens
-from accounts.throttles import (
-    EmailResendThrottle,
-    LoginFailureThrottle,
-    LoginThrottle,
-    PasswordResetEmailThrottle,
-    PasswordResetThrottle,
-    RegisterEmailThrottle,
-    RegisterThrottle,
-)
+from accounts import login_gate, ratelimit, services, tokens
 from users_api.serializers import (
     EmailVerificationSerializer,
+    LoginSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
     PasswordResetRequestSerializer,
@@ -31,8 +21,18 @@ from users_api.serializers import (
     TokenVerifySerializer,
     UserSerializer,
 )
+from users_api.throttles import (
+    EmailResendThrottle,
+    PasswordResetEmailThrottle,
+    PasswordResetThrottle,
+    RefreshThrottle,
+    RegisterEmailThrottle,
+    RegisterThrottle,
+)
 
 TOKEN_INVALID = "Token is invalid or expired."  # noqa: S105 - a message, not a secret
+# SimpleJWT's words for a failed login, kept so clients that matched on them still do.
+NO_ACTIVE_ACCOUNT = "No active account found with the given credentials"
 
 
 class PublicView(APIView):
@@ -40,6 +40,10 @@ class PublicView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    # True on the views that answer 401 for credentials or a token sent in the body (the schema
+    # documents it).
+    checks_credentials_in_body = False
 
     def get_authenticate_header(self, request):
         # Bad tokens here must answer 401 with the API's challenge (DRF sends 403 without one).
@@ -61,21 +65,29 @@ class RegisterView(PublicView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-class TokenObtainView(TokenObtainPairView):
-    """Log in with email and password; failures per account are limited (login_failures)."""
+class TokenObtainView(PublicView):
+    """Log in with email and password, through the login gate (attempts per IP, failures per
+    account, a known device exempt from a stranger's lockout)."""
 
-    authentication_classes = []
-    throttle_classes = [LoginThrottle]
+    checks_credentials_in_body = True
 
-    @extend_schema(responses={200: TokenPairSerializer})
-    def post(self, request, *args, **kwargs):
-        email = request.data.get("email") if hasattr(request.data, "get") else None
-        with LoginFailureThrottle(email).attempt():
-            return super().post(request, *args, **kwargs)
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        """Exchange email and password for an access and a refresh token."""
+        data = self.validated(LoginSerializer)
+        client = login_gate.Client.of(request)
+        try:
+            user = services.login(email=data["email"], password=data["password"], client=client)
+        except login_gate.WrongCredentials as exc:
+            raise AuthenticationFailed(NO_ACTIVE_ACCOUNT, code="no_active_account") from exc
+        response = Response(tokens.issue_token_pair(user))
+        login_gate.remember_device(response, client=client, user=user)
+        return response
 
 
 class TokenRefreshView(PublicView):
-    throttle_classes = [LoginThrottle]
+    checks_credentials_in_body = True
+    throttle_classes = [RefreshThrottle]
 
     @extend_schema(request=RefreshTokenSerializer, responses={200: TokenPairSerializer})
     def post(self, request):
@@ -83,13 +95,15 @@ class TokenRefreshView(PublicView):
         raw = self.validated(RefreshTokenSerializer)["refresh"]
         try:
             # The client's address as the throttles see it (through NUM_PROXIES), not the proxy's.
-            pair = tokens.rotate_refresh_token(raw, ip=BaseThrottle().get_ident(request))
+            pair = tokens.rotate_refresh_token(raw, ip=ratelimit.client_ip(request.META))
         except (tokens.InvalidRefreshToken, tokens.RefreshTokenReused) as exc:
             raise AuthenticationFailed(TOKEN_INVALID, code="token_not_valid") from exc
         return Response(pair)
 
 
 class TokenVerifyView(PublicView):
+    checks_credentials_in_body = True
+
     @extend_schema(request=TokenVerifySerializer, responses={200: dict})
     def post(self, request):
         """200 `{}` when Roster would accept the token now, else 401."""
@@ -99,6 +113,8 @@ class TokenVerifyView(PublicView):
 
 
 class LogoutView(PublicView):
+    checks_credentials_in_body = True
+
     @extend_schema(request=RefreshTokenSerializer, responses={204: None})
     def post(self, request):
         """Blacklist the refresh token (idempotent)."""
@@ -136,7 +152,9 @@ class PasswordChangeView(APIView):
         """Change the password; every earlier token of the user stops working."""
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.password_change(user=request.user, **data.validated_data)
+        services.password_change(
+            user=request.user, client=login_gate.Client.of(request), **data.validated_data
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -16,7 +16,6 @@ from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework_simplejwt.views import TokenViewBase
 
 from config.exceptions import PROBLEM_CONTENT_TYPE
 
@@ -57,15 +56,6 @@ ERROR_HEADERS = {
     429: {"Retry-After": RETRY_AFTER},
     503: {"Retry-After": RETRY_AFTER},
 }
-
-
-def _checks_credentials_in_body(view):
-    """The login and token endpoints answer 401 for a wrong password or a bad token in the body."""
-    # Imported here: the views' @extend_schema loads this module while users_api.auth imports.
-    from users_api import auth
-
-    credential_views = (TokenViewBase, auth.TokenRefreshView, auth.TokenVerifyView, auth.LogoutView)
-    return isinstance(view, credential_views)
 
 
 class RosterAutoSchema(AutoSchema):
@@ -116,7 +106,7 @@ class RosterAutoSchema(AutoSchema):
             reasons[401].append("No valid access token was sent.")
         elif authenticators:
             reasons[401].append("The Authorization header holds a bad token.")
-        if _checks_credentials_in_body(view):
+        if getattr(view, "checks_credentials_in_body", False):
             reasons[401].append("The credentials or the token in the body are not valid.")
         if any(not isinstance(p, AUTHENTICATION_ONLY_PERMISSIONS) for p in permissions):
             reasons[403].append("Only staff can do this.")

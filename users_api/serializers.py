@@ -2,21 +2,8 @@
 
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 
-from accounts.models import MAX_PASSWORD_LENGTH, User
-
-USER_FIELDS = (
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "email_verified",
-    "is_active",
-    "is_staff",
-    "date_joined",
-    "last_login",
-)
+from accounts.models import MAX_PASSWORD_LENGTH, USER_FIELDS, User
 
 
 def _timestamp(value, zone):
@@ -97,6 +84,11 @@ class RegistrationSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
+class LoginSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = PasswordInput()
+
+
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField(read_only=True)
     refresh = serializers.CharField(read_only=True)
@@ -132,12 +124,3 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 class AccountCloseSerializer(serializers.Serializer):
     password = PasswordInput()
-
-
-class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
-    """SimpleJWT's login serializer with bounded fields, so a 1 MB password is a 400, not a hash."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["email"] = serializers.CharField(write_only=True, max_length=254)
-        self.fields["password"] = PasswordField(max_length=MAX_PASSWORD_LENGTH)

@@ -6,12 +6,11 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import services
-from accounts.models import User
+from accounts import login_gate, policy, services
+from accounts.models import USER_FIELDS, User
 from users_api.filters import UserFilter, UserFilterBackend, UserOrderingFilter, UserSearchFilter
 from users_api.permissions import IsStaff
 from users_api.serializers import (
-    USER_FIELDS,
     AccountCloseSerializer,
     ProfileSerializer,
     UserCreateSerializer,
@@ -21,6 +20,9 @@ from users_api.serializers import (
 )
 
 STAFF_ONLY_ACTIONS = {"list", "create", "destroy"}
+# Ids in URLs are canonical: lowercase, dashed UUIDs. Any other spelling is simply not a user URL
+# (404), so nothing downstream ever compares two spellings of one id.
+CANONICAL_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 class UserViewSet(
@@ -31,9 +33,12 @@ class UserViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Staff manage every user; a user reads and edits only their own record (others are 404)."""
+    """Staff manage users; a user reads their own record (others are 404). What a write may
+    change is decided by `accounts.policy`, through the services, for every caller alike."""
 
     queryset = User.objects.all()
+    serializer_class = UserSerializer
+    lookup_value_regex = CANONICAL_UUID
     filter_backends = [UserFilterBackend, UserSearchFilter, UserOrderingFilter]
     filterset_class = UserFilter
     search_fields = ["email", "first_name", "last_name"]
@@ -46,21 +51,14 @@ class UserViewSet(
         return [IsAuthenticated()]
 
     def get_queryset(self):
-        user = self.request.user
-        if user.is_authenticated and user.is_staff:
-            return User.objects.all()
-        return User.objects.filter(pk=user.pk)
+        return policy.visible_users(self.request.user, User.objects.all())
 
     def get_serializer_class(self):
         if self.action == "create":
             return UserCreateSerializer
-        if self.action == "me" or self._is_own_record():
+        if self.action == "me":
             return ProfileSerializer
         return UserSerializer
-
-    def _is_own_record(self):
-        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
-        return lookup is not None and str(self.request.user.pk) == str(lookup)
 
     def filter_queryset(self, queryset):
         # Search, filters and ordering belong to the list; a detail lookup skips their cost.
@@ -78,14 +76,20 @@ class UserViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_create(**serializer.validated_data)
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        user = services.user_create(actor=request.user, **serializer.validated_data)
+        return Response(user_data(user), status=status.HTTP_201_CREATED)
 
-    def perform_update(self, serializer):
-        services.user_update(user=serializer.instance, data=serializer.validated_data)
+    def update(self, request, *args, **kwargs):
+        user = self.get_object()
+        serializer = self.get_serializer(
+            user, data=request.data, partial=kwargs.pop("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        services.user_update(actor=request.user, user=user, data=serializer.validated_data)
+        return Response(user_data(user))
 
     def perform_destroy(self, instance):
-        services.user_deactivate(user=instance, by=self.request.user)
+        services.user_deactivate(actor=self.request.user, user=instance)
 
     @extend_schema(methods=["GET"], responses=ProfileSerializer)
     @extend_schema(methods=["PATCH"], request=ProfileSerializer, responses=ProfileSerializer)
@@ -99,9 +103,11 @@ class UserViewSet(
         if request.method == "DELETE":
             serializer = AccountCloseSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            services.user_delete_own_account(user=user, **serializer.validated_data)
+            services.user_close_own_account(
+                user=user, client=login_gate.Client.of(request), **serializer.validated_data
+            )
             return Response(status=status.HTTP_204_NO_CONTENT)
         serializer = ProfileSerializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.user_update(user=user, data=serializer.validated_data)
+        services.user_update(actor=user, user=user, data=serializer.validated_data)
         return Response(user_data(user))

@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import User
+from accounts.models import USER_FIELDS, User
 from accounts.tests.factories import UserFactory
 from conftest import PASSWORD
-from users_api.serializers import USER_FIELDS, UserSerializer
+from users_api.serializers import UserSerializer
 
 pytestmark = pytest.mark.django_db
 

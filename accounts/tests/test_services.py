@@ -2,6 +2,7 @@ import pytest
 
 from accounts import services
 from accounts.models import User
+from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ def test_updating_a_stale_instance_never_undoes_a_concurrent_password_change(use
     fresh.set_password("the-new-Passw0rd-here")
     fresh.save()
 
-    services.user_update(user=stale, data={"first_name": "Renamed"})
+    services.user_update(actor=stale, user=stale, data={"first_name": "Renamed"})
 
     row = User.objects.get(pk=user.pk)
     assert row.first_name == "Renamed"
@@ -25,6 +26,6 @@ def test_deactivating_through_an_update_revokes_refresh_tokens(user):
 
     RefreshToken.for_user(user)
 
-    services.user_update(user=user, data={"is_active": False})
+    services.user_update(actor=UserFactory(is_staff=True), user=user, data={"is_active": False})
 
     assert OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True).count() == 0

@@ -145,7 +145,7 @@ def test_throttle_rates_from_the_environment_merge_over_the_defaults():
         "-v",
         "0",
         "-c",
-        "from django.conf import settings; r = settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'];"
+        "from django.conf import settings; r = settings.THROTTLE_RATES;"
         " print(r['login'], r['register'], r['login_failures'])",
         DEBUG="True",
         THROTTLE_RATES="login=100/hour,register=7/hour",

@@ -378,7 +378,7 @@ def test_password_reset_sends_nothing_for_an_inactive_account(api_client, passwo
 def test_reuse_records_the_client_address_behind_a_declared_proxy(
     api_client, user, password, settings
 ):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    settings.NUM_PROXIES = 1
     stolen = login(api_client, user.email, password).json()["refresh"]
     api_client.post("/api/v1/auth/token/refresh/", {"refresh": stolen})
 

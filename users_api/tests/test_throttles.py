@@ -16,12 +16,7 @@ def rates(settings):
     """Set some throttle rates for one test, keeping the others."""
 
     def set_rates(**overrides):
-        framework = dict(settings.REST_FRAMEWORK)
-        framework["DEFAULT_THROTTLE_RATES"] = {
-            **framework["DEFAULT_THROTTLE_RATES"],
-            **overrides,
-        }
-        settings.REST_FRAMEWORK = framework
+        settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, **overrides}
 
     return set_rates
 
@@ -200,6 +195,6 @@ def test_counts_are_atomic_counters_in_redis_that_expire_with_the_window(
 
     assert codes == [200, 200, 200, 429]
     client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    [key] = client.keys(f"{redis_cache.key_prefix}*throttle_user_{user.pk}_*")
+    [key] = client.keys(f"{redis_cache.key_prefix}*rate:user:{user.pk}:*")
     assert int(client.get(key)) == 4
     assert 0 < client.ttl(key) <= 60

@@ -107,9 +107,19 @@ def test_a_user_cannot_raise_their_own_privileges_by_id(auth_client, user):
         {"email": user.email, "first_name": "Me", "is_staff": True, "email_verified": True},
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
     row = User.objects.get(pk=user.pk)
-    assert row.first_name == "Me" and not row.is_staff and not row.email_verified
+    assert row.first_name != "Me" and not row.is_staff and not row.email_verified
+
+
+def test_a_user_puts_their_own_record_back_with_new_names(auth_client, user):
+    body = {**auth_client.get(f"/api/v1/users/{user.pk}/").json(), "first_name": "Me"}
+
+    response = auth_client.put(f"/api/v1/users/{user.pk}/", body)
+
+    assert response.status_code == 200
+    assert User.objects.get(pk=user.pk).first_name == "Me"
 
 
 def test_a_user_cannot_deactivate_themselves_through_the_staff_endpoint(auth_client, user):
@@ -119,14 +129,24 @@ def test_a_user_cannot_deactivate_themselves_through_the_staff_endpoint(auth_cli
     assert User.objects.get(pk=user.pk).is_active
 
 
-def test_staff_read_and_edit_any_user(staff_client, user):
+def test_staff_read_and_edit_any_ordinary_user(staff_client, user):
     response = staff_client.patch(
-        f"/api/v1/users/{user.pk}/", {"is_staff": True, "email_verified": True, "last_name": "L"}
+        f"/api/v1/users/{user.pk}/", {"is_active": False, "email_verified": True, "last_name": "L"}
     )
 
     assert response.status_code == 200
     row = User.objects.get(pk=user.pk)
-    assert row.is_staff and row.email_verified and row.last_name == "L"
+    assert not row.is_active and row.email_verified and row.last_name == "L"
+
+
+def test_only_a_superuser_makes_staff(staff_client, user):
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+
+    refused = staff_client.patch(f"/api/v1/users/{user.pk}/", {"is_staff": True})
+    granted = bearer_client(superuser).patch(f"/api/v1/users/{user.pk}/", {"is_staff": True})
+
+    assert refused.status_code == 403 and granted.status_code == 200
+    assert User.objects.get(pk=user.pk).is_staff
 
 
 def test_staff_changing_an_email_resets_verification(staff_client, user):
@@ -183,13 +203,13 @@ def test_staff_create_a_user_with_or_without_a_password(staff_client):
         "/api/v1/users/",
         {"email": "Pw@Example.com", "password": "a-Long-enough-passw0rd", "first_name": "P"},
     )
-    without = staff_client.post("/api/v1/users/", {"email": "nopw@example.com", "is_staff": True})
+    without = staff_client.post("/api/v1/users/", {"email": "nopw@example.com", "is_active": False})
 
     assert with_password.status_code == 201 and without.status_code == 201
     assert set(with_password.json()) == USER_SHAPE
     assert User.objects.get(email="Pw@example.com").check_password("a-Long-enough-passw0rd")
     created = User.objects.get(email="nopw@example.com")
-    assert not created.has_usable_password() and created.is_staff
+    assert not created.has_usable_password() and not created.is_active
     assert len(mail.outbox) == 2  # both get the verification email
 
 

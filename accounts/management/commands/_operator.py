@@ -8,8 +8,7 @@ import time
 
 from django.db.models.functions import Lower
 
-from accounts.models import User
-from users_api.serializers import USER_FIELDS
+from accounts.models import USER_FIELDS, User
 
 __all__ = ["USER_FIELDS", "Progress", "positive_int", "users_by_email"]
 

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from accounts import services
+from accounts import policy, services
 from accounts.management.commands._operator import USER_FIELDS, Progress, users_by_email
 from accounts.models import MAX_PASSWORD_LENGTH, User
 
@@ -304,7 +304,7 @@ class _Importer:
         existing = users_by_email(values["email"].lower() for _, values in rows)
         new_ids = [v["id"] for _, v in rows if "id" in v and v["email"].lower() not in existing]
         taken_ids = set(User.objects.filter(pk__in=new_ids).values_list("pk", flat=True))
-        to_create, to_update, to_deactivate, fields = [], [], [], set()
+        to_create, to_update = [], []
         for line, values in rows:
             user = existing.get(values["email"].lower())
             if user is None and values.get("id") in taken_ids:
@@ -314,10 +314,7 @@ class _Importer:
                 if user is None:
                     to_create.append(self._new_user(values))
                 elif changed := self._changes(user, values):
-                    to_update.append(user)
-                    fields.update(changed)
-                    if "is_active" in changed and not user.is_active:
-                        to_deactivate.append(user)
+                    to_update.append((user, set(changed)))
                 else:
                     self.unchanged += 1
             except ValidationError as exc:
@@ -327,11 +324,8 @@ class _Importer:
         self.progress.advance(len(rows))
         if self.problems or self.dry_run:
             return
-        User.objects.bulk_create(to_create)
-        if to_update:
-            User.objects.bulk_update(to_update, sorted(fields))
-        for user in to_deactivate:
-            services.user_deactivate(user=user)  # revokes the user's tokens, as the API does
+        # The operator's import goes through the policy like every other change of a user.
+        services.users_import(actor=policy.OPERATOR, created=to_create, updated=to_update)
 
     def _new_user(self, values):
         password = values.pop("password", None)

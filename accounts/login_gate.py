@@ -1,0 +1,183 @@
+"""The login gate: every presented password (and, later, every second-factor code) passes here.
+
+One function, `attempt`, counts and decides, whatever the entry point: the API's token endpoint,
+the browsable API's and the admin's login forms, the admin's password change, `password/change/`,
+closing an account. It counts
+
+- every attempt per client IP (the `login` rate), refused past the limit, and
+- every failure per account (`login_failures`, 10 per 15 minutes by default), charged BEFORE the
+  secret is checked and given back when it turns out right, so a burst of concurrent guesses gets
+  no more than the limit between them. Past the limit the account answers "too many attempts",
+  right password or not, until the window ends.
+
+A stranger must not be able to lock a user out: a client that logged in to an account before
+holds a signed device credential (a cookie, OWASP's "device cookies"), and its failures count per
+device instead of per account, so it keeps logging in while the account is locked to everyone else.
+"""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from django.conf import settings
+from django.contrib.auth import authenticate as django_authenticate
+from django.core import signing
+
+from accounts import ratelimit
+from accounts.mailboxes import mailbox_key
+
+DEVICE_COOKIE = "roster_device"
+DEVICE_MAX_AGE = timedelta(days=365)
+_DEVICE_SALT = "accounts.login_gate.device"
+
+T = TypeVar("T")
+
+
+class TooManyAttempts(Exception):
+    """Refused without checking the secret; the client may try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many attempts. Try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+class WrongCredentials(Exception):
+    """The secret was wrong, or the account cannot log in (the same answer for both)."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who presents the secret: the client's address and its device credential, if any."""
+
+    ip: str
+    device: str | None = None
+
+    @classmethod
+    def of(cls, request):
+        """The client of a Django (or DRF) request."""
+        return cls(ip=ratelimit.client_ip(request.META), device=request.COOKIES.get(DEVICE_COOKIE))
+
+
+def account_key(email):
+    """The account an email names, as the counters know it (its mailbox, any spelling)."""
+    return mailbox_key(email) or str(email).strip().lower()
+
+
+def attempt(*, client: Client, account: str, check: Callable[[], T]) -> T:
+    """Count one attempt of `client` on `account`, then run `check`.
+
+    Returns what `check` returned; a falsy result is a failure (WrongCredentials). Raises
+    TooManyAttempts, without calling `check`, past either limit. An exception from `check` (bad
+    input, an outage) is not a failure: its charge is given back.
+    """
+    _charge(ratelimit.window("login", ratelimit.digest(client.ip)))
+    failures = ratelimit.window("login_failures", _failure_ident(client, account))
+    charged = _charge(failures)
+    try:
+        result = check()
+    except BaseException:
+        if charged:
+            ratelimit.refund(failures)
+        raise
+    if not result:
+        raise WrongCredentials
+    if charged:
+        ratelimit.refund(failures)
+    return result
+
+
+def authenticate(*, client: Client, email: str, password: str):
+    """The active user with this email and password, through the gate (else WrongCredentials).
+
+    Unknown emails still run the password hasher once (Django's ModelBackend does), and inactive
+    accounts are refused after the hash check, so all three failures take about the same time.
+    """
+    return attempt(
+        client=client,
+        account=account_key(email),
+        check=lambda: django_authenticate(None, email=email, password=password),
+    )
+
+
+def verify_password(*, client: Client, user, password: str) -> None:
+    """Confirm `user`'s own password (password change, closing the account, reauthentication)."""
+    attempt(client=client, account=account_key(user.email), check=lambda: _check(user, password))
+
+
+def _check(user, password):
+    return user.is_active and user.check_password(password)
+
+
+def lockout_seconds_left(email) -> int | None:
+    """Seconds until strangers may try this account's password again; None when not locked."""
+    failures = ratelimit.window("login_failures", _account_ident(account_key(email)))
+    if failures is None or ratelimit.count(failures) < failures.limit:
+        return None
+    return failures.seconds_left
+
+
+def lift_lockout(email) -> None:
+    """Forget the account's failures in the current window (staff, through the policy)."""
+    failures = ratelimit.window("login_failures", _account_ident(account_key(email)))
+    if failures is not None:
+        ratelimit.reset(failures)
+
+
+def remember_device(response, *, client: Client, user) -> None:
+    """After a successful login: give the client a device credential for this account, unless it
+    holds one already. The credential says nothing but which account (as a digest) it is for."""
+    account = account_key(user.email)
+    if _device_id(client, account) is not None:
+        return
+    value = signing.dumps(
+        {"a": ratelimit.digest(account), "n": secrets.token_urlsafe(12)}, salt=_DEVICE_SALT
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        secure=settings.SESSION_COOKIE_SECURE,
+        samesite="Lax",
+    )
+
+
+def _charge(counter):
+    """Add one hit to `counter`; True when it was counted. Raises TooManyAttempts past its limit."""
+    if counter is None:
+        return False
+    try:
+        hits = ratelimit.hit(counter)
+    except ratelimit.CacheUnavailable:
+        ratelimit.logger.warning("Login attempt not counted: the cache is unreachable")
+        return False
+    if hits > counter.limit:
+        raise TooManyAttempts(counter.seconds_left)
+    return True
+
+
+def _account_ident(account):
+    return f"account:{ratelimit.digest(account)}"
+
+
+def _failure_ident(client, account):
+    device = _device_id(client, account)
+    return f"device:{device}" if device else _account_ident(account)
+
+
+def _device_id(client, account):
+    """The id of the client's device credential when it was issued for `account`, else None."""
+    if not client.device:
+        return None
+    try:
+        data = signing.loads(
+            client.device, salt=_DEVICE_SALT, max_age=DEVICE_MAX_AGE.total_seconds()
+        )
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("a") != ratelimit.digest(account):
+        return None
+    device = data.get("n")
+    return device if isinstance(device, str) else None

@@ -78,3 +78,22 @@ def auth_client(user):
 @pytest.fixture
 def staff_client(staff):
     return bearer_client(staff)
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The real Redis of this machine (CI starts it), under a key prefix of this test alone."""
+    import uuid
+
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": f"roster-test-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    yield cache
+    cache.clear()  # only this prefix's keys

@@ -27,15 +27,24 @@ class _GatedPasswordChangeView(PasswordChangeView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
 
+    def form_invalid(self, form):
+        return refused_if_throttled(super().form_invalid(form))
 
-def gated_login_response(request, response):
-    """The answer of a login view through the gate: 429 with Retry-After when the gate refused,
-    the device credential when it let a user in."""
+
+def refused_if_throttled(response):
+    """A form page whose form the login gate refused answers 429 with Retry-After."""
     form = getattr(response, "context_data", {}).get("form")
     wait = getattr(form, "retry_after", None)
     if wait is not None:
         response.status_code = 429
         response["Retry-After"] = str(wait)
+    return response
+
+
+def gated_login_response(request, response):
+    """The answer of a login view through the gate: 429 with Retry-After when the gate refused,
+    the device credential when it let a user in."""
+    refused_if_throttled(response)
     if request.method == "POST" and response.status_code == 302 and request.user.is_authenticated:
         client = login_gate.Client.of(request)
         login_gate.remember_device(response, client=client, user=request.user)

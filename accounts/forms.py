@@ -65,6 +65,8 @@ class GatedPasswordChangeForm(PasswordChangeForm):
     """Django's password change form (the admin's), through `services.password_change`: the old
     password passes the login gate, and every token of the user dies with it."""
 
+    retry_after = None
+
     def __init__(self, user, *args, request=None, **kwargs):
         super().__init__(user, *args, **kwargs)
         self.request = request
@@ -84,6 +86,7 @@ class GatedPasswordChangeForm(PasswordChangeForm):
                 client=login_gate.Client.of(self.request),
             )
         except login_gate.TooManyAttempts as exc:
+            self.retry_after = exc.retry_after
             raise ValidationError(
                 GatedLoginForm.throttled_message["throttled"], params={"wait": exc.retry_after}
             ) from None

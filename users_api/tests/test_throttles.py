@@ -165,25 +165,6 @@ def test_an_unparsable_body_is_the_clients_error_not_a_cache_outage(api_client, 
     assert "unreachable" not in caplog.text
 
 
-@pytest.fixture
-def redis_cache(settings):
-    """The real Redis of this machine (CI starts it), under a key prefix of this test alone."""
-    import uuid
-
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": f"roster-test-{uuid.uuid4().hex}",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
-    }
-    from django.core.cache import cache
-
-    yield cache
-    cache.clear()  # only this prefix's keys
-
-
 def test_counts_are_atomic_counters_in_redis_that_expire_with_the_window(
     redis_cache, auth_client, user, rates
 ):

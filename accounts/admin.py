@@ -9,14 +9,18 @@ is a fixed handful of queries and never counts a large table in full.
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.functional import cached_property
+from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts import policy, services
 from accounts.models import RefreshTokenReuse, User
@@ -235,12 +239,54 @@ def _users(count):
     return f"{count} user" if count == 1 else f"{count} users"
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record nobody edits in the admin: it is evidence, or undoing it would undo a revocation."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(RefreshTokenReuse)
-class RefreshTokenReuseAdmin(admin.ModelAdmin):
+class RefreshTokenReuseAdmin(ReadOnlyAdmin):
     list_display = ("user", "detected_at", "ip_address")
     list_select_related = ("user",)
     search_fields = ("user__email",)
     readonly_fields = ("user", "jti", "ip_address", "detected_at")
 
+
+# SimpleJWT's blacklist admin lets staff delete a blacklist row, which would bring a revoked
+# refresh token (a logged-out or stolen one) back to life: here it is read-only.
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenAdmin(ReadOnlyAdmin, token_blacklist_admin.BlacklistedTokenAdmin):
+    pass
+
+
+# A group's permissions are privileges: like `is_staff` and `user_permissions`, superusers only.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
     def has_add_permission(self, request):
-        return False
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -334,3 +334,40 @@ def test_a_deactivated_staff_member_changes_nothing():
 
     with pytest.raises(PermissionDenied):
         services.user_update(actor=staff, user=user, data={"first_name": "X"})
+
+
+def test_staff_cannot_bring_a_revoked_refresh_token_back_in_the_admin():
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    staff, user = make("staff"), make("ordinary")
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="blacklistedtoken"))
+    refresh = RefreshToken.for_user(user)
+    refresh.blacklist()
+    row = BlacklistedToken.objects.get()
+    client = admin_client_for(staff)
+
+    client.post(f"/admin/token_blacklist/blacklistedtoken/{row.pk}/delete/", {"post": "yes"})
+    client.post(
+        "/admin/token_blacklist/blacklistedtoken/",
+        {"action": "delete_selected", "_selected_action": [str(row.pk)], "post": "yes"},
+    )
+
+    assert BlacklistedToken.objects.filter(pk=row.pk).exists()
+
+
+def test_only_superusers_edit_groups_in_the_admin():
+    from django.contrib.auth.models import Group
+
+    staff = make("staff")
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_group"))
+    group = Group.objects.create(name="operators")
+    staff.groups.add(group)
+
+    response = admin_client_for(staff).post(
+        f"/admin/auth/group/{group.pk}/change/",
+        {"name": "operators", "permissions": [str(p.pk) for p in Permission.objects.all()]},
+    )
+
+    assert response.status_code == 403
+    assert group.permissions.count() == 0

@@ -49,15 +49,20 @@ class WrongCredentials(Exception):
 
 @dataclass(frozen=True)
 class Client:
-    """Who presents the secret: the client's address and its device credential, if any."""
+    """Who presents the secret: the client's address, its device credential and its User-Agent."""
 
     ip: str
     device: str | None = None
+    user_agent: str = ""
 
     @classmethod
     def of(cls, request):
         """The client of a Django (or DRF) request."""
-        return cls(ip=ratelimit.client_ip(request.META), device=request.COOKIES.get(DEVICE_COOKIE))
+        return cls(
+            ip=ratelimit.client_ip(request.META),
+            device=request.COOKIES.get(DEVICE_COOKIE),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+        )
 
 
 def account_key(email):

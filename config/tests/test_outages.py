@@ -107,7 +107,7 @@ def test_a_cache_outage_degrades_throttling_but_logins_and_reads_keep_working(de
         assert reply.seconds < 5
     log = server.log_text()
     assert "Throttle password_reset skipped: the cache is unreachable" in log
-    assert "Login failure not counted: the cache is unreachable" in log
+    assert "Login attempt not counted: the cache is unreachable" in log
 
     # Redis is back (empty): the per-IP limit of 10 applies again.
     after = [reset_password(server.port) for _ in range(12)]

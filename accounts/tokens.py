@@ -1,6 +1,7 @@
 """JWT: refresh-token rotation with reuse detection, logout, revocation and verification."""
 
 import logging
+import time
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -38,9 +39,16 @@ def token_user_is_current(user, payload):
     return payload.get(claim) == get_md5_hash_password(user.password)
 
 
-def issue_token_pair(user):
-    """A new refresh token (recorded as outstanding) and its access token, as the API answers."""
+def issue_token_pair(user, *, client=None, amr=("pwd",), auth_time=None):
+    """A new refresh token (recorded as outstanding) and its access token, as the API answers.
+
+    `amr` names how the user proved who they are (RFC 8176: "pwd", "otp", "hwk", ...) and
+    `auth_time` when (epoch seconds, now unless carried over by a refresh); both are copied into
+    the access token. `client` is the login gate's Client of the request that logged in.
+    """
     refresh = RefreshToken.for_user(user)
+    refresh["amr"] = list(amr)
+    refresh["auth_time"] = int(auth_time if auth_time is not None else time.time())
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -76,7 +84,11 @@ def rotate_refresh_token(raw, *, ip=None):
         except IntegrityError:
             reused_by = outstanding.user
         else:
-            return issue_token_pair(outstanding.user)
+            return issue_token_pair(
+                outstanding.user,
+                amr=token.payload.get("amr") or ("pwd",),
+                auth_time=token.payload.get("auth_time"),
+            )
     revoke_all_refresh_tokens(reused_by)
     RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
     logger.warning("Refresh token reuse for user %s: all refresh tokens revoked", reused_by.pk)

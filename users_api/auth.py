@@ -80,7 +80,7 @@ class TokenObtainView(PublicView):
             user = services.login(email=data["email"], password=data["password"], client=client)
         except login_gate.WrongCredentials as exc:
             raise AuthenticationFailed(NO_ACTIVE_ACCOUNT, code="no_active_account") from exc
-        response = Response(tokens.issue_token_pair(user))
+        response = Response(tokens.issue_token_pair(user, client=client))
         login_gate.remember_device(response, client=client, user=user)
         return response
 

@@ -1,6 +1,7 @@
 """`auth/sessions/` (the caller's own sessions) and `users/{id}/sessions/` (staff): thin views
 over `accounts.usersessions.services`."""
 
+from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -24,6 +25,17 @@ def current_session_id(request) -> str | None:
     return current_browser_session_id(request)
 
 
+class SessionAPIView(APIView):
+    """Sessions are personal data: never stored by a cache."""
+
+    serializer_class = SessionSerializer
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_cache_control(response, no_store=True)
+        return response
+
+
 def _listed(request, user):
     serializer = SessionSerializer(
         services.live_sessions(user),
@@ -33,9 +45,8 @@ def _listed(request, user):
     return Response(serializer.data)
 
 
-class OwnSessionListView(APIView):
+class OwnSessionListView(SessionAPIView):
     permission_classes = [IsAuthenticated]
-    serializer_class = SessionSerializer
 
     @extend_schema(responses={200: SessionSerializer(many=True)})
     def get(self, request):
@@ -43,9 +54,8 @@ class OwnSessionListView(APIView):
         return _listed(request, request.user)
 
 
-class OwnSessionView(APIView):
+class OwnSessionView(SessionAPIView):
     permission_classes = [IsAuthenticated]
-    serializer_class = SessionSerializer
 
     @extend_schema(responses={204: None})
     def delete(self, request, session_id):
@@ -60,7 +70,7 @@ class OwnSessionView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RevokeOtherSessionsView(APIView):
+class RevokeOtherSessionsView(SessionAPIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
@@ -72,12 +82,11 @@ class RevokeOtherSessionsView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class UserSessionsView(APIView):
+class UserSessionsView(SessionAPIView):
     """Staff: a user's sessions. Ending them asks the policy (staff for ordinary users,
     superusers for staff; one's own through `auth/sessions/`)."""
 
     permission_classes = [IsStaff]
-    serializer_class = SessionSerializer
 
     def _user(self, user_id):
         user = policy.visible_users(self.request.user, User.objects.filter(pk=user_id)).first()

@@ -62,7 +62,7 @@ class UserSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_reason = models.CharField(max_length=20, choices=EndedReason.choices, blank=True)
     # The Django session of a browser session, deleted when it ends.
-    session_key = models.CharField(max_length=40, null=True, blank=True, db_index=True)
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
 
     objects = SessionQuerySet.as_manager()
 

@@ -36,7 +36,7 @@ def open_session(
     kind: str,
     expires_at: datetime,
     client: login_gate.Client | None = None,
-    session_key: str | None = None,
+    session_key: str = "",
 ) -> UserSession:
     """Record a new login of `user`. A login from a client that never logged in to this account
     before (no device credential for it) sends the `new_sign_in` notice."""

@@ -359,7 +359,7 @@ def test_admin_login_is_locked_per_account_after_ten_failures(client, superuser)
     assert "_auth_user_id" not in client.session
 
 
-def test_admin_login_is_limited_per_client_ip(client, settings, superuser, user):
+def test_admin_login_is_limited_per_client_ip(client, settings, superuser, user, fresh_windows):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/minute"}
     for account in (user, user, superuser):
         assert admin_login(client, account.email, "wrong password").status_code == 200

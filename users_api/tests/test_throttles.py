@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rates(settings):
+def rates(settings, fresh_windows):
     """Set some throttle rates for one test, keeping the others."""
 
     def set_rates(**overrides):
@@ -131,7 +131,9 @@ def test_anonymous_and_user_rates_apply(api_client, auth_client, rates):
     assert authed == [200, 200, 429]
 
 
-def test_throttle_rate_overrides_are_read_per_request(api_client, rates, user, password):
+def test_throttle_rate_overrides_are_read_per_request(
+    api_client, rates, user, password, fresh_windows
+):
     rates(login="1/minute")
     assert login(api_client, user.email, password).status_code == 200
     assert login(api_client, user.email, password).status_code == 429

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rates(settings, fresh_windows):
+def rates(settings):
     """Set some throttle rates for one test, keeping the others."""
 
     def set_rates(**overrides):

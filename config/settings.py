@@ -75,6 +75,10 @@ INSTALLED_APPS = [
     "accounts",
     "accounts.usersessions",
     "users_api",
+    # Background work (issue 11): the task queue's table and Roster's tasks.
+    "django_tasks",
+    "django_tasks_db",
+    "accounts.background",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +148,25 @@ if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Roster <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# A slow or silent mail server fails a send after this many seconds (the worker retries it).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Background work (accounts/background) --------------------------------------------------------
+
+# Tasks are rows of the database queue, written in the transaction of the change that causes them
+# and run by `manage.py db_worker`. TASKS_IN_PROCESS runs each task at once inside the process
+# instead (no worker, no retries): the default with DEBUG on SQLite, so `make run` needs no more.
+TASKS_IN_PROCESS = env.bool(
+    "TASKS_IN_PROCESS",
+    default=DEBUG and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+)
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TASKS_IN_PROCESS
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
 
 # --- Authentication -----------------------------------------------------------------------------
 

@@ -38,6 +38,16 @@ def _test_settings(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_signing_keyring():
+    """Each test reads the signing keys of its own database (a rolled-back key must not linger)."""
+    from accounts.signing.keyring import keyring
+
+    keyring.clear()
+    yield
+    keyring.clear()
+
+
 @pytest.fixture
 def password():
     return PASSWORD

@@ -52,7 +52,12 @@ def test_the_auth_index_links_every_auth_endpoint(api_client):
     assert links["register"] == f"{BASE}auth/register/"
     assert links["token/refresh"] == f"{BASE}auth/token/refresh/"
     assert links["password/reset/confirm"] == f"{BASE}auth/password/reset/confirm/"
-    assert len(links) == 10
+    documented = api_client.get("/api/v1/schema/", {"format": "json"}).json()["paths"]
+    assert set(links.values()) == {
+        f"http://testserver{path}"
+        for path in documented
+        if path.startswith("/api/v1/auth/") and "{" not in path
+    }
 
 
 @pytest.mark.parametrize("page", ["/api/v1/", "/api/v1/auth/"])

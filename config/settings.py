@@ -292,6 +292,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
+    "ENUM_NAME_OVERRIDES": {"SessionKindEnum": "accounts.usersessions.models.UserSession.Kind"},
 }
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------

@@ -138,6 +138,11 @@ STABLE_OPERATION_IDS = {
     "users_me_retrieve",
     "users_me_partial_update",
     "users_me_destroy",
+    "auth_sessions_list",
+    "auth_sessions_destroy",
+    "auth_sessions_revoke_others_create",
+    "users_sessions_list",
+    "users_sessions_destroy",
 }
 STABLE_COMPONENTS = {
     "AccountCloseRequest",
@@ -153,6 +158,8 @@ STABLE_COMPONENTS = {
     "Profile",
     "RefreshTokenRequest",
     "RegistrationRequest",
+    "Session",
+    "SessionKindEnum",
     "TokenPair",
     "TokenVerifyRequest",
     "User",

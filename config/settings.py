@@ -276,11 +276,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON in: one body type per operation for generated clients; the browsable API's raw-data
+    # form sends JSON too (issue 16, README "Generated clients").
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "users_api.throttles.AnonThrottle",
         "users_api.throttles.UserThrottle",
@@ -347,6 +345,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
+    "ENUM_NAME_OVERRIDES": {"SessionKindEnum": "accounts.usersessions.models.UserSession.Kind"},
 }
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------

@@ -22,6 +22,12 @@ quiet() {
     fi
 }
 
+node_major="$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')" || true
+if [ "${node_major:-0}" -lt 20 ]; then
+    echo "scripts/clients.sh needs Node.js 20 or later with npm (found: ${node_major:-none})" >&2
+    exit 1
+fi
+
 echo "Starting Roster"
 live_server_start
 SCHEMA="$WORKDIR/schema.json"

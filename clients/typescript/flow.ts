@@ -47,6 +47,9 @@ async function run(baseUrl: string): Promise<void> {
   expect(login.data, "log in: TokenPair");
   const pair: TokenPair = login.data;
 
+  const verified = await roster.POST("/api/v1/auth/token/verify/", { body: { token: pair.access } });
+  expect(verified.response.status === 200 && verified.data, "verify the access token: TokenVerified");
+
   const me = await roster.GET("/api/v1/users/me/", bearer(pair.access));
   expect(me.data?.email === email, "read me: Profile");
 

@@ -161,6 +161,7 @@ STABLE_COMPONENTS = {
     "Session",
     "SessionKindEnum",
     "TokenPair",
+    "TokenVerified",
     "TokenVerifyRequest",
     "User",
     "UserCreate",

@@ -117,6 +117,10 @@ class TokenVerifySerializer(serializers.Serializer):
     token = serializers.CharField(max_length=4096)
 
 
+class TokenVerifiedSerializer(serializers.Serializer):
+    """`{}`: Roster would accept the token now (a named component for generated clients)."""
+
+
 class EmailVerificationSerializer(serializers.Serializer):
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)

@@ -1,5 +1,7 @@
 """The /api/v1/ URL map."""
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -64,6 +66,13 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script at `docs/?script`: no inline script (CSP).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # ReDoc runs its search in a worker it makes from a blob: URL (only its own page may).
+    path(
+        "redoc/",
+        csp_update({"worker-src": [SELF, "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api:schema")
+        ),
+        name="redoc",
+    ),
     path("", include(router.urls)),
 ]

@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 def _send(*, user, template, context):
+    # Templates greet by name only a verified address: an unverified one may not be the typist's.
     context = {"user": user, "site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
     message = EmailMultiAlternatives(

@@ -2,7 +2,6 @@
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 
@@ -39,6 +38,16 @@ def _test_settings(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_signing_keyring():
+    """Each test reads the signing keys of its own database (a rolled-back key must not linger)."""
+    from accounts.signing.keyring import keyring
+
+    keyring.clear()
+    yield
+    keyring.clear()
+
+
 @pytest.fixture
 def password():
     return PASSWORD
@@ -65,10 +74,14 @@ def api_client():
 
 
 def bearer_client(account):
+    """An API client holding the tokens of a new session of `account` (like a login)."""
+    from accounts.tokens import issue_token_pair
+
     client = APIClient()
-    refresh = RefreshToken.for_user(account)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
-    client.refresh_token = str(refresh)
+    pair = issue_token_pair(account)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    client.refresh_token = pair["refresh"]
+    client.access_token = pair["access"]
     return client
 
 
@@ -100,3 +113,17 @@ def redis_cache(settings):
     }
     yield cache
     cache.clear()  # only this prefix's keys
+
+
+@pytest.fixture
+def fresh_windows():
+    """Start the test just after midnight UTC, clock running: no fixed counting window (a minute,
+    15 minutes, an hour, a day) can roll over in the middle of it and reset a count."""
+    import datetime as dt
+
+    import time_machine
+
+    now = dt.datetime.now(tz=dt.UTC)
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    with time_machine.travel(midnight + dt.timedelta(seconds=1), tick=True):
+        yield

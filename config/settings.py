@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 import environ
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,7 +47,7 @@ if not DEBUG:
         _refuse_to_start("SECRET_KEY is shorter than 50 characters; generate a longer one.")
 elif not SECRET_KEY:
     SECRET_KEY = DEVELOPMENT_SECRET_KEY
-# Old keys still accepted for sessions and emailed links while rotating (JWTs use SECRET_KEY only).
+# Old keys still accepted for sessions and emailed links while rotating (JWTs never use SECRET_KEY).
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list(
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "accounts",
+    "accounts.usersessions",
+    "accounts.signing",
     "users_api",
     # Background work (issue 11): the task queue's table and Roster's tasks.
     "django_tasks",
@@ -87,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signs out a browser whose session was ended elsewhere (accounts.usersessions).
+    "accounts.usersessions.browser.SessionCheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -200,6 +205,8 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# The refresh token's cookie (`"refresh_in_cookie": true` at login) is Secure like the session's.
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
@@ -260,7 +267,8 @@ THROTTLE_RATES = {**DEFAULT_THROTTLE_RATES, **env.dict("THROTTLE_RATES", default
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its `WWW-Authenticate: Bearer` makes unauthenticated requests answer 401.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # SimpleJWT's, refusing a token whose session (`sid`) has ended.
+        "users_api.authentication.SessionJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -268,11 +276,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON in: one body type per operation for generated clients; the browsable API's raw-data
+    # form sends JSON too (issue 16, README "Generated clients").
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "users_api.throttles.AnonThrottle",
         "users_api.throttles.UserThrottle",
@@ -292,13 +298,41 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": _duration(env.str("REFRESH_TOKEN_LIFETIME", default="1d")),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "SIGNING_KEY": SECRET_KEY,
+    # Signed by accounts.signing's keys (ES256/EdDSA, with kid), never by SECRET_KEY.
+    "ALGORITHM": "ES256",
+    "SIGNING_KEY": None,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     # Tokens carry a digest of the password hash: a password change or reset kills them all.
     "CHECK_REVOKE_TOKEN": True,
 }
+
+# --- Signing keys and JWKS (accounts.signing) ---------------------------------------------------
+
+# Tokens name their issuer and audience; services verifying them check both.
+JWT_ISSUER = env.str("JWT_ISSUER", default=SITE_URL)
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default=SITE_URL)
+# Algorithm of keys created without --algorithm (the first one included): ES256 or EdDSA.
+JWT_SIGNING_ALGORITHM = env.str("JWT_SIGNING_ALGORITHM", default="ES256")
+if JWT_SIGNING_ALGORITHM not in ("ES256", "EdDSA"):
+    _refuse_to_start("JWT_SIGNING_ALGORITHM must be ES256 or EdDSA.")
+# Fernet keys encrypting the private keys in the database (comma list: the first encrypts, all
+# decrypt). Unset: derived from SECRET_KEY and SECRET_KEY_FALLBACKS (README, "Signing keys").
+JWT_KEY_ENCRYPTION_KEYS = env.list("JWT_KEY_ENCRYPTION_KEYS", default=[])
+for _key in JWT_KEY_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        _refuse_to_start(
+            "JWT_KEY_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+            "(32 url-safe base64-encoded bytes); see .env.example."
+        )
+# Cache-Control max-age of /.well-known/jwks.json; a new key is published this long (plus the key
+# cache) before it signs.
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
+# How long each process keeps the keys it read from the database.
+SIGNING_KEYS_CACHE_SECONDS = env.int("SIGNING_KEYS_CACHE_SECONDS", default=5)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roster API",
@@ -311,6 +345,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
+    "ENUM_NAME_OVERRIDES": {"SessionKindEnum": "accounts.usersessions.models.UserSession.Kind"},
 }
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------

@@ -1,26 +1,20 @@
 """The /api/v1/ URL map."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.permissions import AllowAny
-from rest_framework.routers import APIRootView, DefaultRouter
+from rest_framework.routers import DefaultRouter
 
-from users_api import auth
-from users_api.views import UserViewSet
-
-
-class RosterAPIRootView(APIRootView):
-    """The browsable API's front page: open to anyone, so a browser can find the login link."""
-
-    permission_classes = [AllowAny]
-
+from users_api import auth, index, sessions
+from users_api.views import CANONICAL_UUID, UserViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False
-router.APIRootView = RosterAPIRootView
+# The front page lists every endpoint group, read off this URL map (users_api/index.py).
+router.APIRootView = index.APIRootView
 router.register("users", UserViewSet, basename="user")
 
 auth_patterns = [
+    path("", index.AuthIndexView.as_view(), name="auth-index"),
     path("register/", auth.RegisterView.as_view(), name="register"),
     path("token/", auth.TokenObtainView.as_view(), name="token"),
     path("token/refresh/", auth.TokenRefreshView.as_view(), name="token-refresh"),
@@ -35,11 +29,28 @@ auth_patterns = [
         auth.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    # Sessions (accounts.usersessions)
+    path("sessions/", sessions.OwnSessionListView.as_view(), name="sessions"),
+    path(
+        "sessions/revoke-others/",
+        sessions.RevokeOtherSessionsView.as_view(),
+        name="sessions-revoke-others",
+    ),
+    re_path(
+        rf"^sessions/(?P<session_id>{CANONICAL_UUID})/$",
+        sessions.OwnSessionView.as_view(),
+        name="session",
+    ),
 ]
 
 app_name = "api"
 urlpatterns = [
     path("auth/", include(auth_patterns)),
+    re_path(
+        rf"^users/(?P<user_id>{CANONICAL_UUID})/sessions/$",
+        sessions.UserSessionsView.as_view(),
+        name="user-sessions",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -443,19 +443,13 @@ def test_a_password_change_ends_browser_sessions_too(user):
 # --- new sign-in notice -------------------------------------------------------------------
 
 
-def test_a_login_from_a_new_device_sends_the_new_sign_in_notice(
-    user, caplog, django_capture_on_commit_callbacks
-):
-    caplog.set_level("INFO", logger="accounts.notices")
+def test_a_login_from_a_new_device_sends_the_new_sign_in_notice(user):
     device = APIClient(HTTP_USER_AGENT=FIREFOX)
     body = {"email": user.email, "password": PASSWORD}
-    with django_capture_on_commit_callbacks(execute=True):
-        assert device.post("/api/v1/auth/token/", body).status_code == 200
-    first = [r for r in caplog.records if "new_sign_in" in r.getMessage()]
-    caplog.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert device.post("/api/v1/auth/token/", body).status_code == 200  # known device now
-    again = [r for r in caplog.records if "new_sign_in" in r.getMessage()]
+    assert device.post("/api/v1/auth/token/", body).status_code == 200
+    first = [m for m in mail.outbox if "New sign-in" in m.subject]
+    mail.outbox.clear()
+    assert device.post("/api/v1/auth/token/", body).status_code == 200  # known device now
 
-    assert len(first) == 1 and str(user.pk) in first[0].getMessage()
-    assert again == []
+    assert [m.to for m in first] == [[user.email]]
+    assert [m for m in mail.outbox if "New sign-in" in m.subject] == []

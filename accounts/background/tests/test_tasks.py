@@ -227,7 +227,7 @@ def test_reset_confirm_notifies_and_closing_the_account_notifies_without_a_reset
 def test_notice_details_reach_a_verified_address_escaped_in_html(smtp):
     user = UserFactory(email="v@example.com", email_verified=True)
     with transaction.atomic():
-        notices.send(user, "new_sign_in", ip="203.0.113.9", user_agent="<b>Firefox</b>")
+        notices.send(user, "new_sign_in", ip_address="203.0.113.9", device="<b>Firefox</b>")
     run_worker()
 
     [message] = smtp.messages
@@ -238,7 +238,7 @@ def test_notice_details_reach_a_verified_address_escaped_in_html(smtp):
 @pytest.mark.parametrize("notice", sorted(notices.NOTICES))
 def test_every_notice_renders_text_and_html(notice, smtp):
     user = UserFactory(email="n@example.com", email_verified=True)
-    notices.send(user, notice, new_email="new@example.com", method="totp", ip="192.0.2.1")
+    notices.send(user, notice, new_email="new@example.com", method="totp", ip_address="192.0.2.1")
     run_worker()
 
     [message] = smtp.messages

@@ -270,6 +270,20 @@ def test_task_queue_status_counts_what_an_operator_watches(smtp_down, capsys):
     assert status["due"] == 0 and status["undelivered_mail"] == 0
 
 
+def test_a_task_of_a_dead_worker_is_requeued_and_then_sent(smtp, capsys):
+    services.user_register(email="orphan@example.com", password=PASSWORD)
+    with time_machine.travel(timezone.now() - timedelta(hours=1)):
+        DBTaskResult.objects.get().claim("a-worker-that-died")
+    run_worker()
+    assert smtp.messages == []  # claimed: no other worker takes it
+
+    call_command("task_queue_status", "--requeue-stale")
+    run_worker()
+
+    assert "Requeued 1 stale task(s)." in capsys.readouterr().err
+    assert smtp.recipients() == ["orphan@example.com"]
+
+
 def test_readyz_reports_the_database_queue(client):
     response = client.get("/readyz")
 

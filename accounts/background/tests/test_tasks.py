@@ -245,6 +245,18 @@ def test_every_notice_renders_text_and_html(notice, smtp):
     assert message["Subject"] and "Roster" in body(message) and "<p>" in body(message, "html")
 
 
+@pytest.mark.parametrize("text", ["\x00", "\ud800"])
+def test_details_and_addresses_the_database_cannot_store_never_fail_a_request(user, smtp, text):
+    user.email_verified = True
+    user.save()
+    services.password_reset_request(email=f"a{text}@example.com")
+    notices.send(user, "new_sign_in", device=f"Firefox{text}", ip_address="192.0.2.1")
+    run_worker()
+
+    [message] = smtp.messages  # the notice; the impossible address queued nothing
+    assert "Firefox" in body(message)
+
+
 def test_an_unknown_notice_is_refused_before_anything_is_queued(user):
     with pytest.raises(ValueError, match="Unknown notice"):
         notices.send(user, "password_stolen")

@@ -25,6 +25,7 @@ def superuser(db):
 def admin_client(superuser):
     client = Client()
     client.force_login(superuser)
+    mail.outbox.clear()  # the login's new-sign-in notice to the operator
     return client
 
 

@@ -38,9 +38,10 @@ def open_session(
     expires_at: datetime,
     client: login_gate.Client | None = None,
     session_key: str = "",
+    notify: bool = True,
 ) -> UserSession:
-    """Record a new login of `user`. A login from a client that never logged in to this account
-    before (no device credential for it) sends the `new_sign_in` notice."""
+    """Record a new login of `user`. With `notify`, a login from a client that never logged in
+    to this account before (no device credential for it) sends the `new_sign_in` notice."""
     user_agent = client.user_agent if client else ""
     session = UserSession.objects.create(
         user=user,
@@ -51,8 +52,9 @@ def open_session(
         expires_at=expires_at,
         session_key=session_key,
     )
-    if client is not None and not login_gate.knows_device(client, user):
-        notices.send(user, "new_sign_in", device=session.device, ip_address=client.ip)
+    if notify and client is not None and not login_gate.knows_device(client, user):
+        device = session.device or session.user_agent[:200]
+        notices.send(user, "new_sign_in", user_agent=device, ip=session.ip_address or "")
     return session
 
 

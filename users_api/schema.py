@@ -138,6 +138,8 @@ class RosterAutoSchema(AutoSchema):
             reasons[401].append("The credentials or the token in the body are not valid.")
         if any(not isinstance(p, AUTHENTICATION_ONLY_PERMISSIONS) for p in permissions):
             reasons[403].append("Only staff can do this.")
+        if getattr(view, "reads_refresh_cookie", False):
+            reasons[403].append("The refresh cookie was used without the CSRF header.")
         if self.method in UNSAFE_METHODS and any(
             isinstance(authenticator, SessionAuthentication) for authenticator in authenticators
         ):

@@ -77,6 +77,10 @@ INSTALLED_APPS = [
     "accounts.usersessions",
     "accounts.signing",
     "users_api",
+    # Background work (issue 11): the task queue's table and Roster's tasks.
+    "django_tasks",
+    "django_tasks_db",
+    "accounts.background",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +150,25 @@ if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Roster <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# A slow or silent mail server fails a send after this many seconds (the worker retries it).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Background work (accounts/background) --------------------------------------------------------
+
+# Tasks are rows of the database queue, written in the transaction of the change that causes them
+# and run by `manage.py db_worker`. TASKS_IN_PROCESS runs each task at once inside the process
+# instead (no worker, no retries): the default with DEBUG on SQLite, so `make run` needs no more.
+TASKS_IN_PROCESS = env.bool(
+    "TASKS_IN_PROCESS",
+    default=DEBUG and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+)
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TASKS_IN_PROCESS
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
 
 # --- Authentication -----------------------------------------------------------------------------
 
@@ -253,11 +276,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON in: one body type per operation for generated clients; the browsable API's raw-data
+    # form sends JSON too (issue 16, README "Generated clients").
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "users_api.throttles.AnonThrottle",
         "users_api.throttles.UserThrottle",
@@ -324,6 +345,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
+    "ENUM_NAME_OVERRIDES": {"SessionKindEnum": "accounts.usersessions.models.UserSession.Kind"},
 }
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------

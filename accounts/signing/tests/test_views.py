@@ -110,3 +110,10 @@ def test_the_admin_shows_keys_read_only_without_the_private_half(user, superuser
         assert "private" not in page.content.decode().lower()
     assert delete.status_code == 403
     assert SigningKey.objects.filter(pk=key.pk).exists()
+
+
+def test_a_fresh_install_publishes_its_first_key_before_signing_anything(client, user):
+    keys = client.get("/.well-known/jwks.json").json()["keys"]
+    token = issue_token_pair(user)["access"]
+
+    assert [key["kid"] for key in keys] == [jwt.get_unverified_header(token)["kid"]]

@@ -1,5 +1,7 @@
 """Fixtures shared by every test: users, API clients, and the few settings tests override."""
 
+import time
+
 import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -62,8 +64,11 @@ def api_client():
 
 
 def bearer_client(account):
+    """An API client with a fresh login of `account` (its `auth_time` now: recent auth)."""
     client = APIClient()
     refresh = RefreshToken.for_user(account)
+    refresh["amr"] = ["pwd"]
+    refresh["auth_time"] = int(time.time())
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
     client.refresh_token = str(refresh)
     return client

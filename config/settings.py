@@ -9,6 +9,7 @@ import re
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import environ
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "accounts",
+    "accounts.mfa",
     "users_api",
 ]
 
@@ -289,6 +291,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
+
+# --- Second factors and passkeys (accounts.mfa, accounts.reauth) -------------------------------
+
+# Sensitive changes need a login or reauthentication this recent (DESIGN.md, "recent auth").
+REAUTH_WINDOW = _duration(env.str("REAUTH_WINDOW", default="10m"))
+# Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, one
+# is derived from SECRET_KEY; see accounts/mfa/crypto.py before rotating SECRET_KEY then.
+MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
+# WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Roster")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[SITE_URL])
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------
 

@@ -18,6 +18,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from config.exceptions import PROBLEM_CONTENT_TYPE
+from users_api.permissions import RecentAuthentication
 
 # Permissions that only ask "is there a user?": failing them is a 401, never a 403.
 AUTHENTICATION_ONLY_PERMISSIONS = (AllowAny, IsAuthenticated)
@@ -43,6 +44,19 @@ class ValidationProblemSerializer(ProblemSerializer):
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Messages per field name, or `non_field_errors`.",
+    )
+
+
+class MfaRequiredProblemSerializer(ProblemSerializer):
+    """A 401 problem; with `code: mfa_required` it carries what finishes the login."""
+
+    mfa_token = serializers.CharField(
+        required=False, help_text="With `mfa_required`: single use, valid 5 minutes."
+    )
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "passkey", "recovery_code"]),
+        required=False,
+        help_text="With `mfa_required`: the second factors that can finish the login.",
     )
 
 
@@ -108,6 +122,16 @@ class RosterAutoSchema(AutoSchema):
             reasons[401].append("The Authorization header holds a bad token.")
         if getattr(view, "checks_credentials_in_body", False):
             reasons[401].append("The credentials or the token in the body are not valid.")
+        if self._requires_recent_auth(permissions):
+            reasons[401].append(
+                "`code: reauthentication_required`: the login is older than REAUTH_WINDOW; "
+                "call `auth/reauthenticate/` first."
+            )
+        if getattr(view, "may_answer_mfa_required", False):
+            reasons[401].append(
+                "`code: mfa_required`: the password is right but a second factor is on; the "
+                "body carries `mfa_token` and `methods` for `auth/mfa/verify/`."
+            )
         if any(not isinstance(p, AUTHENTICATION_ONLY_PERMISSIONS) for p in permissions):
             reasons[403].append("Only staff can do this.")
         if self.method in UNSAFE_METHODS and any(
@@ -125,8 +149,18 @@ class RosterAutoSchema(AutoSchema):
         reasons[503].append("The database cannot be reached; see `Retry-After`.")
         return reasons
 
+    def _requires_recent_auth(self, permissions):
+        if self.method in UNSAFE_METHODS and any(
+            isinstance(permission, RecentAuthentication) for permission in permissions
+        ):
+            return True
+        operation = (self.method, getattr(self.view, "action", None))
+        return operation in getattr(self.view, "recent_auth_operations", ())
+
     def _problem_response(self, status, reasons):
         serializer = ValidationProblemSerializer if status == 400 else ProblemSerializer
+        if status == 401 and getattr(self.view, "may_answer_mfa_required", False):
+            serializer = MfaRequiredProblemSerializer
         response = {
             "description": " ".join([f"{HTTPStatus(status).phrase}.", *reasons]),
             "content": {

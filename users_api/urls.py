@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from users_api import auth
+from users_api import auth, mfa
 from users_api.views import UserViewSet
 
 
@@ -35,6 +35,27 @@ auth_patterns = [
         auth.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    # Second factors and passkeys (users_api/mfa.py)
+    path("mfa/", mfa.MfaOverviewView.as_view(), name="mfa"),
+    path("mfa/totp/", mfa.TOTPView.as_view(), name="mfa-totp"),
+    path("mfa/totp/confirm/", mfa.TOTPConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("mfa/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="mfa-recovery-codes"),
+    path("mfa/verify/", mfa.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("passkeys/", mfa.PasskeyListView.as_view(), name="passkeys"),
+    path("passkeys/<uuid:passkey_id>/", mfa.PasskeyDetailView.as_view(), name="passkey"),
+    path(
+        "passkeys/register/options/",
+        mfa.PasskeyRegistrationOptionsView.as_view(),
+        name="passkey-register-options",
+    ),
+    path("passkeys/register/", mfa.PasskeyRegistrationView.as_view(), name="passkey-register"),
+    path(
+        "passkeys/login/options/",
+        mfa.PasskeyLoginOptionsView.as_view(),
+        name="passkey-login-options",
+    ),
+    path("passkeys/login/", mfa.PasskeyLoginView.as_view(), name="passkey-login"),
+    path("reauthenticate/", mfa.ReauthenticateView.as_view(), name="reauthenticate"),
 ]
 
 app_name = "api"

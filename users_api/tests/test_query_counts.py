@@ -55,8 +55,8 @@ def test_patch_me_is_a_fixed_number_of_queries(auth_client, django_assert_num_qu
 
 
 def test_login_is_a_fixed_number_of_queries(api_client, user, password, django_assert_num_queries):
-    # the user, the outstanding refresh token, last_login
-    with django_assert_num_queries(3):
+    # the user, whether a second factor is on, the outstanding refresh token, last_login
+    with django_assert_num_queries(4):
         response = api_client.post(
             "/api/v1/auth/token/", {"email": user.email, "password": password}
         )

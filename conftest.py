@@ -1,10 +1,7 @@
 """Fixtures shared by every test: users, API clients, and the few settings tests override."""
 
-import time
-
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 
@@ -64,13 +61,14 @@ def api_client():
 
 
 def bearer_client(account):
-    """An API client with a fresh login of `account` (its `auth_time` now: recent auth)."""
+    """An API client holding the tokens of a new session of `account` (like a login)."""
+    from accounts.tokens import issue_token_pair
+
     client = APIClient()
-    refresh = RefreshToken.for_user(account)
-    refresh["amr"] = ["pwd"]
-    refresh["auth_time"] = int(time.time())
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
-    client.refresh_token = str(refresh)
+    pair = issue_token_pair(account)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    client.refresh_token = pair["refresh"]
+    client.access_token = pair["access"]
     return client
 
 

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts import login_gate, reauth, tokens
 from accounts.mfa import services as mfa
 from accounts.mfa.models import Passkey
-from users_api.auth import PublicView
+from users_api.auth import TOKEN_INVALID, PublicView, token_pair_response
 from users_api.mfa_serializers import (
     MfaOverviewSerializer,
     MfaVerifySerializer,
@@ -151,13 +151,14 @@ class PasskeyLoginView(PublicView):
     @extend_schema(request=PasskeyLoginSerializer, responses=TokenPairSerializer)
     def post(self, request):
         """Passwordless login with a passkey (user verification required)."""
-        credential = _validated(PasskeyLoginSerializer, request)["credential"]
+        data = _validated(PasskeyLoginSerializer, request)
         client = login_gate.Client.of(request)
         try:
-            user = mfa.passkey_login(credential=credential, client=client)
+            user = mfa.passkey_login(credential=data["credential"], client=client)
         except login_gate.WrongCredentials:
             raise AuthenticationFailed(mfa.INVALID_CREDENTIAL, code="invalid_credential") from None
-        response = Response(tokens.issue_token_pair(user, client=client, amr=["hwk"]))
+        pair = tokens.issue_token_pair(user, client=client, amr=["hwk"])
+        response = token_pair_response(request, pair, in_cookie=data["refresh_in_cookie"])
         login_gate.remember_device(response, client=client, user=user)
         return response
 
@@ -182,7 +183,8 @@ class MfaVerifyView(PublicView):
             raise AuthenticationFailed(mfa.INVALID_MFA_TOKEN, code="mfa_token_invalid") from None
         except login_gate.WrongCredentials:
             raise AuthenticationFailed(WRONG_FACTOR, code="invalid_second_factor") from None
-        response = Response(tokens.issue_token_pair(user, client=client, amr=amr))
+        pair = tokens.issue_token_pair(user, client=client, amr=amr)
+        response = token_pair_response(request, pair, in_cookie=data["refresh_in_cookie"])
         login_gate.remember_device(response, client=client, user=user)
         return response
 
@@ -190,10 +192,12 @@ class MfaVerifyView(PublicView):
 class ReauthenticateView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ReauthenticateSerializer, responses=TokenPairSerializer)
+    @extend_schema(
+        request=ReauthenticateSerializer, responses={200: TokenPairSerializer, 204: None}
+    )
     def post(self, request):
-        """Prove it is you again (password, or a second factor): new tokens with a fresh
-        `auth_time`; a browser session is marked as recently authenticated too."""
+        """Prove it is you again (password, or a second factor): new tokens of the same session
+        with a fresh `auth_time` (200). A browser session is marked instead (204, no tokens)."""
         data = _validated(ReauthenticateSerializer, request)
         user, client = request.user, login_gate.Client.of(request)
         try:
@@ -210,6 +214,11 @@ class ReauthenticateView(APIView):
         except login_gate.WrongCredentials:
             field = next(name for name in ReauthenticateSerializer.proofs if data.get(name))
             raise ValidationError({field: [WRONG_PROOF]}) from None
-        if hasattr(request, "session") and request.session.session_key:
+        sid = tokens.session_id(request.auth.payload) if request.auth is not None else None
+        if sid is None:  # a browser session: it is marked, and gets no tokens
             reauth.mark_session(request.session)
-        return Response(tokens.issue_token_pair(user, client=client, amr=amr))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        try:
+            return Response(tokens.reissue_token_pair(user, sid=sid, amr=amr))
+        except tokens.InvalidRefreshToken:
+            raise AuthenticationFailed(TOKEN_INVALID, code="token_not_valid") from None

@@ -60,6 +60,9 @@ class PasskeyCreatedSerializer(PasskeySerializer):
 
 class PasskeyLoginSerializer(serializers.Serializer):
     credential = WebAuthnCredentialField()
+    refresh_in_cookie = serializers.BooleanField(
+        default=False, help_text="Put the refresh token in its HttpOnly cookie, not the body."
+    )
 
 
 class _OneProofSerializer(serializers.Serializer):
@@ -80,6 +83,9 @@ class MfaVerifySerializer(_OneProofSerializer):
         max_length=64, required=False, help_text="A TOTP code or a recovery code."
     )
     credential = WebAuthnCredentialField(required=False, help_text="A passkey assertion.")
+    refresh_in_cookie = serializers.BooleanField(
+        default=False, help_text="Put the refresh token in its HttpOnly cookie, not the body."
+    )
 
 
 class ReauthenticateSerializer(_OneProofSerializer):

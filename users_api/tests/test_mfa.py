@@ -7,11 +7,12 @@ import pyotp
 import pytest
 import time_machine
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.mfa.models import Passkey, PendingLogin
 from accounts.mfa.tests.authenticator import SoftAuthenticator
 from accounts.tests.factories import UserFactory
+from accounts.tokens import issue_token_pair
 from conftest import PASSWORD, bearer_client
 
 AUTH = "/api/v1/auth/"
@@ -21,9 +22,9 @@ pytestmark = pytest.mark.django_db
 def stale_client(user, minutes=11):
     """A client whose login is older than the reauthentication window."""
     client = APIClient()
-    refresh = RefreshToken.for_user(user)
-    refresh["auth_time"] = int(time.time()) - minutes * 60
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
+    pair = issue_token_pair(user, auth_time=int(time.time()) - minutes * 60)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    client.sid = claims(pair)["sid"]
     return client
 
 
@@ -286,6 +287,7 @@ def test_reauthenticate_with_the_password_renews_auth_time(user):
     assert wrong.status_code == 400 and "password" in wrong.json()["errors"]
     assert right.status_code == 200
     assert abs(claims(right.json())["auth_time"] - time.time()) < 5
+    assert claims(right.json())["sid"] == stale.sid  # the same session, renewed
     fresh = APIClient()
     fresh.credentials(HTTP_AUTHORIZATION=f"Bearer {right.json()['access']}")
     assert fresh.post(f"{AUTH}mfa/totp/").status_code == 200

@@ -38,6 +38,7 @@ from webauthn.helpers.structs import (
 from accounts import login_gate, notices, policy
 from accounts.mfa import crypto
 from accounts.mfa.models import Passkey, PendingLogin, RecoveryCode, TOTPDevice, WebAuthnChallenge
+from accounts.models import User
 from accounts.policy import Entry
 
 TOTP_STEP = 30
@@ -65,7 +66,7 @@ class InvalidPendingLogin(Exception):
 def has_second_factor(user) -> bool:
     """True when a password alone no longer logs `user` in (one query: every login asks)."""
     on = Q(totp_device__confirmed=True) | Q(passkeys__isnull=False)
-    return type(user).objects.filter(on, pk=user.pk).exists()
+    return User.objects.filter(on, pk=user.pk).exists()
 
 
 def methods(user) -> list[str]:

@@ -78,6 +78,7 @@ document.addEventListener("DOMContentLoaded", () => {
       return item;
     }));
     show("no-passkeys", !state.passkeys.length);
+    show("codes-new", state.totp || state.passkeys.length > 0);
   };
 
   const run = async (action) => {

@@ -17,7 +17,7 @@ import pyotp
 import segno
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from webauthn import (
@@ -47,6 +47,8 @@ RECOVERY_CODE_COUNT = 10
 PENDING_LOGIN_LIFETIME = timedelta(minutes=5)
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 ISSUER = "Roster"
+# WebAuthn's AuthenticatorTransport values; anything else a client sends is dropped.
+TRANSPORTS = frozenset({"usb", "nfc", "ble", "smart-card", "hybrid", "internal", "cable"})
 
 INVALID_CODE = "The code is not valid."
 INVALID_CREDENTIAL = "The passkey could not be verified."
@@ -54,6 +56,7 @@ INVALID_MFA_TOKEN = "The mfa_token is invalid, expired or already used."  # noqa
 TOTP_ALREADY_ON = "TOTP is already on; turn it off first to enrol a new authenticator."
 TOTP_NOT_STARTED = "Start TOTP enrolment first."
 TOTP_NOT_ON = "TOTP is not on."
+PASSKEY_TAKEN = "This passkey is already registered."
 
 
 class InvalidPendingLogin(Exception):
@@ -270,19 +273,27 @@ def passkey_register(*, user, credential: dict, name: str) -> tuple[Passkey, lis
     except Exception as exc:
         raise ValidationError({"credential": [INVALID_CREDENTIAL]}) from exc
     credential_id = bytes_to_base64url(verified.credential_id)
-    if Passkey.objects.filter(credential_id=credential_id).exists():
-        raise ValidationError({"credential": ["This passkey is already registered."]})
-    transports = credential.get("response", {}).get("transports") or []
+    response = credential.get("response")
+    sent = response.get("transports") if isinstance(response, dict) else None
+    transports = (
+        sorted({t for t in sent if isinstance(t, str) and t in TRANSPORTS})
+        if isinstance(sent, list)
+        else []
+    )
     with transaction.atomic():
         first = not has_second_factor(user)
-        passkey = Passkey.objects.create(
-            user=user,
-            name=name,
-            credential_id=credential_id,
-            public_key=verified.credential_public_key,
-            sign_count=verified.sign_count,
-            transports=[t for t in transports if isinstance(t, str)][:8],
-        )
+        try:
+            with transaction.atomic():  # the unique credential id decides concurrent registrations
+                passkey = Passkey.objects.create(
+                    user=user,
+                    name=name,
+                    credential_id=credential_id,
+                    public_key=verified.credential_public_key,
+                    sign_count=verified.sign_count,
+                    transports=transports,
+                )
+        except IntegrityError:
+            raise ValidationError({"credential": [PASSKEY_TAKEN]}) from None
         codes = _new_recovery_codes(user) if first else []
         notices.send(user, "second_factor_added", kind="passkey", name=name)
     return passkey, codes

@@ -355,3 +355,21 @@ def test_overview_lists_the_factors(user, auth_client):
     assert body["totp"] is True
     assert [p["name"] for p in body["passkeys"]] == ["Key"]
     assert body["recovery_codes_left"] == 10
+
+
+def test_a_passkey_registers_once_and_keeps_only_known_transports(user, auth_client):
+    authenticator = SoftAuthenticator()
+    options = auth_client.post(f"{AUTH}passkeys/register/options/").json()
+    credential = authenticator.create(options)
+    credential["response"]["transports"] = ["usb", {"x": 1}, "\u0000", ["internal"], "internal"]
+
+    first = auth_client.post(f"{AUTH}passkeys/register/", {"credential": credential, "name": "A"})
+    options = auth_client.post(f"{AUTH}passkeys/register/options/").json()
+    again = auth_client.post(
+        f"{AUTH}passkeys/register/", {"credential": authenticator.create(options), "name": "B"}
+    )
+
+    assert first.status_code == 201, first.json()
+    assert Passkey.objects.get().transports == ["internal", "usb"]
+    assert again.status_code == 400
+    assert Passkey.objects.count() == 1

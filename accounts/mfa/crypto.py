@@ -1,10 +1,10 @@
 """Encryption at rest of TOTP secrets: a database dump alone does not give anyone's codes away.
 
 Keys come from `MFA_ENCRYPTION_KEY` (a comma list: the first encrypts, every one decrypts, so a key
-can be rotated by putting the new one first). Unset, the key is derived from `SECRET_KEY`: then
-rotating SECRET_KEY needs the old one kept at the end of MFA_ENCRYPTION_KEY, or every TOTP secret
-becomes unreadable (those users re-enrol; recovery codes still work). Each key is stretched to a
-Fernet key with HKDF-SHA256, so any long random string works.
+can be rotated by putting the new one first). Unset, they are derived from `SECRET_KEY` and then
+`SECRET_KEY_FALLBACKS`, as the signing keys' are: rotating SECRET_KEY the Django way (the old one
+kept in SECRET_KEY_FALLBACKS for a while) keeps every TOTP secret readable. Each key is stretched
+to a Fernet key with HKDF-SHA256, so any long random string works.
 """
 
 import base64
@@ -35,7 +35,10 @@ def _cipher(materials: tuple[str, ...]) -> MultiFernet:
 
 
 def _current_cipher():
-    materials = tuple(settings.MFA_ENCRYPTION_KEY) or (settings.SECRET_KEY,)
+    materials = tuple(settings.MFA_ENCRYPTION_KEY) or (
+        settings.SECRET_KEY,
+        *settings.SECRET_KEY_FALLBACKS,
+    )
     return _cipher(materials)
 
 

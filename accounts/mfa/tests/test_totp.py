@@ -112,6 +112,17 @@ def test_turning_totp_off_removes_the_recovery_codes_when_no_factor_is_left(user
     assert mfa.methods(user) == []
 
 
+def test_rotating_secret_key_with_a_fallback_keeps_secrets_readable(user, enrolled, settings):
+    stored = TOTPDevice.objects.get(user=user).encrypted_secret
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" * 4
+
+    assert crypto.decrypt(stored) == enrolled
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(crypto.UndecryptableSecret):
+        crypto.decrypt(stored)
+
+
 def test_a_secret_under_a_lost_key_is_refused_not_a_crash(user, enrolled, settings):
     settings.MFA_ENCRYPTION_KEY = ["another-key-" * 4]
     with pytest.raises(crypto.UndecryptableSecret):

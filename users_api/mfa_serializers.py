@@ -1,5 +1,7 @@
 """Bodies of the second-factor, passkey and reauthentication endpoints."""
 
+import json
+
 from rest_framework import serializers
 
 from accounts.mfa.models import Passkey
@@ -38,7 +40,19 @@ class RecoveryCodesSerializer(serializers.Serializer):
 
 
 class WebAuthnCredentialField(serializers.DictField):
-    """The browser's PublicKeyCredential as JSON (`credential.toJSON()`)."""
+    """The browser's PublicKeyCredential as JSON (`credential.toJSON()`), at most 64 KB of it."""
+
+    default_error_messages = {"invalid_credential": "Not a WebAuthn credential."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            size = len(json.dumps(value, ensure_ascii=False).encode())
+        except (UnicodeEncodeError, ValueError, RecursionError):
+            self.fail("invalid_credential")  # lone surrogates, too deep
+        if size > 65_536:
+            self.fail("invalid_credential")
+        return value
 
 
 class PasskeyRegistrationSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ step, recovery code, WebAuthn challenge, signature count or `mfa_token`.
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from datetime import timedelta
@@ -47,6 +48,7 @@ RECOVERY_CODE_COUNT = 10
 PENDING_LOGIN_LIFETIME = timedelta(minutes=5)
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 ISSUER = "Roster"
+BASE64URL = re.compile(r"[A-Za-z0-9_-]{1,1400}")
 # WebAuthn's AuthenticatorTransport values; anything else a client sends is dropped.
 TRANSPORTS = frozenset({"usb", "nfc", "ble", "smart-card", "hybrid", "internal", "cable"})
 
@@ -227,7 +229,7 @@ def _spend_challenge(credential, purpose, user=None):
         challenge = client_data["challenge"]
     except Exception:  # noqa: BLE001 - any malformed credential is simply not valid
         return None
-    if not isinstance(challenge, str) or len(challenge) > 128:
+    if not isinstance(challenge, str) or not BASE64URL.fullmatch(challenge):
         return None
     spent, _ = WebAuthnChallenge.objects.filter(
         challenge=challenge, purpose=purpose, user=user, expires_at__gt=timezone.now()
@@ -321,7 +323,7 @@ def passkey_authentication_options() -> dict:
 
 def _find_passkey(credential):
     raw_id = credential.get("rawId") or credential.get("id")
-    if not isinstance(raw_id, str) or len(raw_id) > 1400:
+    if not isinstance(raw_id, str) or not BASE64URL.fullmatch(raw_id):
         return None
     return Passkey.objects.select_related("user").filter(credential_id=raw_id).first()
 
@@ -355,7 +357,10 @@ def passkey_login(*, credential: dict, client: login_gate.Client):
     verification. Raises login_gate.WrongCredentials or TooManyAttempts."""
     passkey = _find_passkey(credential)
     if passkey is None:  # counted too, against the unknown credential's id
-        account = f"passkey:{str(credential.get('id', ''))[:100]}"
+        raw_id = credential.get("id")
+        account = (
+            f"passkey:{raw_id if isinstance(raw_id, str) and BASE64URL.fullmatch(raw_id) else ''}"
+        )
         login_gate.attempt(client=client, account=account, check=lambda: False)
     user = passkey.user
     login_gate.attempt(

@@ -1,5 +1,6 @@
 """Second factors, passkeys and recent authentication through the API (DESIGN.md)."""
 
+import json
 import time
 from datetime import timedelta
 
@@ -373,3 +374,29 @@ def test_a_passkey_registers_once_and_keeps_only_known_transports(user, auth_cli
     assert Passkey.objects.get().transports == ["internal", "usb"]
     assert again.status_code == 400
     assert Passkey.objects.count() == 1
+
+
+BAD_VALUES = ["\ud800", "a\x00b", "x" * 100_000, 12, None, [], {"a": 1}, True]
+
+
+@pytest.mark.parametrize("value", BAD_VALUES)
+def test_no_input_shape_answers_5xx(user, auth_client, value):
+    enable_totp(auth_client)
+    token = password_login(user).json()["mfa_token"]
+    bodies = {
+        "mfa/verify/": [{"mfa_token": value, "code": "1"}, {"mfa_token": token, "code": value}],
+        "mfa/totp/confirm/": [{"code": value}],
+        "reauthenticate/": [{"password": value}, {"code": value}, {"credential": value}],
+        "passkeys/login/": [
+            {"credential": value},
+            {"credential": {"id": value, "response": value}},
+        ],
+        "passkeys/register/": [
+            {"credential": {"response": {"clientDataJSON": value}}, "name": value}
+        ],
+    }
+    for path, cases in bodies.items():
+        for body in cases:
+            raw = json.dumps(body)  # ASCII escapes: a lone surrogate arrives as sent
+            response = auth_client.post(f"{AUTH}{path}", raw, content_type="application/json")
+            assert 400 <= response.status_code < 500, (path, body, response.status_code)

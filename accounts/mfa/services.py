@@ -126,7 +126,7 @@ def totp_confirm(*, user, code: str, client: login_gate.Client) -> list[str]:
         first = not has_second_factor(user)
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         codes = _new_recovery_codes(user) if first else []
-        notices.send(user, "second_factor_added", kind="totp")
+        notices.send(user, "second_factor_added", method="authenticator app (TOTP)")
     return codes
 
 
@@ -136,7 +136,7 @@ def totp_disable(*, user) -> None:
     if not deleted:
         raise ValidationError({"totp": [TOTP_NOT_ON]})
     _forget_recovery_codes_without_factor(user)
-    notices.send(user, "second_factor_removed", kind="totp")
+    notices.send(user, "second_factor_removed", method="authenticator app (TOTP)")
 
 
 def _totp_step(code, secret, now):
@@ -297,7 +297,7 @@ def passkey_register(*, user, credential: dict, name: str) -> tuple[Passkey, lis
         except IntegrityError:
             raise ValidationError({"credential": [PASSKEY_TAKEN]}) from None
         codes = _new_recovery_codes(user) if first else []
-        notices.send(user, "second_factor_added", kind="passkey", name=name)
+        notices.send(user, "second_factor_added", method=f'passkey "{name}"')
     return passkey, codes
 
 
@@ -307,7 +307,7 @@ def passkey_delete(*, user, passkey_id) -> None:
     if not deleted:
         raise Passkey.DoesNotExist
     _forget_recovery_codes_without_factor(user)
-    notices.send(user, "second_factor_removed", kind="passkey")
+    notices.send(user, "second_factor_removed", method="passkey")
 
 
 def passkey_authentication_options() -> dict:
@@ -459,4 +459,4 @@ def second_factors_reset(*, actor, user, entry: Entry = Entry.ADMIN) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     Passkey.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
-    notices.send(user, "second_factor_removed", kind="all", by=str(actor.pk))
+    notices.send(user, "second_factor_removed", method="every second factor, reset by staff")

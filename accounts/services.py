@@ -12,7 +12,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts import emails, login_gate, policy
+from accounts import emails, login_gate, notices, policy
+from accounts.audit.events import record
+from accounts.audit.models import EventType
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 from accounts.models import User
 from accounts.policy import Entry
@@ -119,6 +121,7 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     is never undone; `user` gets the changed values.
     """
     stored = User.objects.select_for_update().get(pk=user.pk)
+    old_email = stored.email
     changes = {}
     for field in UPDATABLE:
         if field in data:
@@ -152,9 +155,32 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
         getattr(stored, name).set(values)
     if changes.get("is_active") is False:
         revoke_all_refresh_tokens(stored)
+    _record_update(
+        actor=actor, user=stored, changes=changes, relations=relations, old_email=old_email
+    )
     if changes.get("email") and not stored.email_verified:
         emails.send_verification_email(stored)
     return user
+
+
+PRIVILEGES = ("is_staff", "is_superuser")
+
+
+def _record_update(*, actor, user, changes, relations, old_email):
+    """The security events of one `user_update`, with the actor who made it."""
+    privileges = {f: changes[f] for f in PRIVILEGES if f in changes}
+    if privileges or relations:
+        data = {**privileges, "fields": sorted({*privileges, *relations})}
+        record(EventType.PRIVILEGES_CHANGED, user=user, actor=actor, data=data)
+    if "is_active" in changes:
+        kind = (
+            EventType.ACCOUNT_REACTIVATED if changes["is_active"] else EventType.ACCOUNT_DEACTIVATED
+        )
+        record(kind, user=user, actor=actor)
+    if "email" in changes:
+        record(EventType.EMAIL_CHANGED, user=user, actor=actor, data={"by": "staff"})
+        # The old address hears of it: it may be the owner's only way to notice a takeover.
+        notices.send(user, "email_change_requested", old_email=old_email, new_email=user.email)
 
 
 def user_deactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
@@ -180,6 +206,7 @@ def user_delete(*, actor, user: User) -> None:
     """Remove the row for good (admin only; the API deactivates instead)."""
     stored = User.objects.select_for_update().get(pk=user.pk)
     policy.check_change(actor=actor, user=stored, fields={"delete"}, entry=Entry.ADMIN)
+    record(EventType.ACCOUNT_DELETED, user=stored, actor=actor, data={"email": stored.email})
     stored.delete()
 
 
@@ -190,6 +217,7 @@ def user_close_own_account(*, user: User, password: str, client: login_gate.Clie
         user.is_active = False
         user.save(update_fields=["is_active"])
         revoke_all_refresh_tokens(user)
+        record(EventType.ACCOUNT_CLOSED, user=user, client=client)
     return user
 
 
@@ -220,6 +248,7 @@ def password_change(
     _check_password(new_password, user=user, field="new_password")
     with transaction.atomic():
         _set_password(user, new_password)
+        record(EventType.PASSWORD_CHANGED, user=user, client=client)
 
 
 @transaction.atomic
@@ -234,6 +263,7 @@ def password_set(*, actor, user: User, password: str | None, entry: Entry = Entr
     else:
         _check_password(password, user=stored)
         _set_password(stored, password)
+    record(EventType.PASSWORD_SET, user=stored, actor=actor, data={"usable": password is not None})
     user.refresh_from_db()
     return user
 
@@ -281,6 +311,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
         raise ValidationError({"token": [INVALID_LINK]})
     _check_password(new_password, user=user, field="new_password")
     _set_password(user, new_password)
+    record(EventType.PASSWORD_RESET, user=user)
     return user
 
 
@@ -295,6 +326,7 @@ def login_lockout_lift(*, actor, user: User) -> None:
     """Staff lifting a user's login lockout (the admin), as the policy allows."""
     policy.check_change(actor=actor, user=user, fields={"login_lockout"}, entry=Entry.ADMIN)
     login_gate.lift_lockout(user.email)
+    record(EventType.LOGIN_LOCKOUT_LIFTED, user=user, actor=actor)
 
 
 def users_import(*, actor, created: list[User], updated: list[tuple[User, set[str]]]) -> None:
@@ -313,3 +345,5 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
     for user, fields in updated:
         if "is_active" in fields and not user.is_active:
             revoke_all_refresh_tokens(user)
+        changes = {f: getattr(user, f) for f in fields if f in (*PRIVILEGES, "is_active")}
+        _record_update(actor=actor, user=user, changes=changes, relations={}, old_email=None)

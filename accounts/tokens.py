@@ -11,6 +11,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from accounts.audit.events import record
+from accounts.audit.models import EventType
 from accounts.models import RefreshTokenReuse, User
 
 logger = logging.getLogger(__name__)
@@ -89,8 +91,10 @@ def rotate_refresh_token(raw, *, ip=None):
                 amr=token.payload.get("amr") or ("pwd",),
                 auth_time=token.payload.get("auth_time"),
             )
-    revoke_all_refresh_tokens(reused_by)
-    RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
+    with transaction.atomic():
+        revoke_all_refresh_tokens(reused_by)
+        RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
+        record(EventType.REFRESH_TOKEN_REUSED, user=reused_by, data={"jti": jti})
     logger.warning("Refresh token reuse for user %s: all refresh tokens revoked", reused_by.pk)
     raise RefreshTokenReused("Token is blacklisted")
 

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from users_api import auth
+from users_api import audit, auth
 from users_api.views import UserViewSet
 
 
@@ -43,5 +43,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # issue 15: security events
+    path("audit/events/", audit.SecurityEventList.as_view(), name="audit-events"),
+    path("users/me/events/", audit.MySecurityEventList.as_view(), name="my-events"),
     path("", include(router.urls)),
 ]

@@ -97,3 +97,17 @@ def redis_cache(settings):
     }
     yield cache
     cache.clear()  # only this prefix's keys
+
+
+@pytest.fixture
+def fresh_windows():
+    """Start the test just after midnight UTC, clock running: no fixed counting window (a minute,
+    15 minutes, an hour, a day) can roll over in the middle of it and reset a count."""
+    import datetime as dt
+
+    import time_machine
+
+    now = dt.datetime.now(tz=dt.UTC)
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    with time_machine.travel(midnight + dt.timedelta(seconds=1), tick=True):
+        yield

@@ -9,6 +9,7 @@ is a fixed handful of queries and never counts a large table in full.
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -153,7 +154,26 @@ class UserAdmin(DjangoUserAdmin):
         if user is None:
             raise Http404
         policy.check_change(actor=request.user, user=user, fields={"password"}, entry=Entry.ADMIN)
-        return super().user_change_password(request, id, form_url)
+        if request.method != "POST":
+            return super().user_change_password(request, id, form_url)
+        form = self.change_password_form(user, request.POST)
+        usable = form.is_valid() and form.cleaned_data["set_usable_password"]
+        if not form.is_valid() or not (usable or "unset-password" in request.POST):
+            return super().user_change_password(request, id, form_url)  # shows the errors
+        # Not form.save(): the service sets it, under the policy, and kills the user's tokens.
+        user = services.password_set(
+            actor=request.user,
+            user=user,
+            password=form.cleaned_data["password1"] if usable else None,
+        )
+        self.log_change(request, user, self.construct_change_message(request, form, None))
+        self.message_user(
+            request,
+            "Password changed successfully." if usable else "Password-based login was disabled.",
+            messages.SUCCESS,
+        )
+        update_session_auth_hash(request, user)
+        return redirect("admin:accounts_user_change", user.pk)
 
     def delete_model(self, request, obj):
         services.user_delete(actor=request.user, user=obj)

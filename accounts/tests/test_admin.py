@@ -359,7 +359,7 @@ def test_admin_login_is_locked_per_account_after_ten_failures(client, superuser)
     assert "_auth_user_id" not in client.session
 
 
-def test_admin_login_is_limited_per_client_ip(client, settings, superuser, user):
+def test_admin_login_is_limited_per_client_ip(client, settings, superuser, user, fresh_windows):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/minute"}
     for account in (user, user, superuser):
         assert admin_login(client, account.email, "wrong password").status_code == 200
@@ -368,3 +368,32 @@ def test_admin_login_is_limited_per_client_ip(client, settings, superuser, user)
 
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("usable", [True, False])
+def test_password_form_sets_through_the_service_and_kills_the_users_tokens(
+    admin_client, user, api_client, usable
+):
+    refresh = RefreshToken.for_user(user)
+    new = "another-Long-enough-passw0rd"
+    data = {"password1": new, "password2": new, "usable_password": "true", "set-password": ""}
+    if not usable:
+        data = {"usable_password": "false", "unset-password": ""}
+
+    response = admin_client.post(f"{CHANGELIST}{user.pk}/password/", data)
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(new) if usable else not user.has_usable_password()
+    assert not refresh_works(refresh, api_client)
+
+
+def test_password_form_refuses_a_weak_password_and_changes_nothing(admin_client, user):
+    data = {"password1": "short", "password2": "short", "usable_password": "true"}
+
+    response = admin_client.post(f"{CHANGELIST}{user.pk}/password/", data)
+
+    assert response.status_code == 200
+    assert response.context["adminForm"].form.errors
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

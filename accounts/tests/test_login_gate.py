@@ -96,7 +96,7 @@ LOGINS = ("api token", "browsable API login", "admin login")
 
 
 @pytest.fixture
-def roomy_ip_limit(settings):
+def roomy_ip_limit(settings, fresh_windows):
     """Every test client is 127.0.0.1: keep the per-IP limit out of the way of the per-account."""
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "100000/minute"}
 

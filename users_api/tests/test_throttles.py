@@ -131,7 +131,9 @@ def test_anonymous_and_user_rates_apply(api_client, auth_client, rates):
     assert authed == [200, 200, 429]
 
 
-def test_throttle_rate_overrides_are_read_per_request(api_client, rates, user, password):
+def test_throttle_rate_overrides_are_read_per_request(
+    api_client, rates, user, password, fresh_windows
+):
     rates(login="1/minute")
     assert login(api_client, user.email, password).status_code == 200
     assert login(api_client, user.email, password).status_code == 429

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from accounts.emailchange import views as email_change_views
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,4 +11,16 @@ urlpatterns = [
         name="password-reset-confirm",
     ),
     path("email/verify/<str:uidb64>/<str:token>/", views.email_verify, name="email-verify"),
+    path(
+        "email/change/confirm/<str:token>/",
+        email_change_views.email_change,
+        {"action": "confirm"},
+        name="email-change-confirm",
+    ),
+    path(
+        "email/change/revert/<str:token>/",
+        email_change_views.email_change,
+        {"action": "revert"},
+        name="email-change-revert",
+    ),
 ]

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "accounts.audit",  # issue 15: security events
+    "accounts.emailchange",  # issue 15: the email change flow
     "users_api",
 ]
 
@@ -173,6 +174,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Reset and verification links expire after a day; both are single-use by construction.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+# How long the old address's "this was not me" link of an email change works.
+EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14)
 
 # --- Security -----------------------------------------------------------------------------------
 

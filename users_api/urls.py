@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from users_api import audit, auth
+from users_api import audit, auth, emailchange
 from users_api.views import UserViewSet
 
 
@@ -46,5 +46,16 @@ urlpatterns = [
     # issue 15: security events
     path("audit/events/", audit.SecurityEventList.as_view(), name="audit-events"),
     path("users/me/events/", audit.MySecurityEventList.as_view(), name="my-events"),
+    path("users/me/email/", emailchange.EmailChangeRequestView.as_view(), name="email-change"),
+    path(
+        "auth/email/change/confirm/",
+        emailchange.EmailChangeConfirmView.as_view(),
+        name="email-change-confirm",
+    ),
+    path(
+        "auth/email/change/revert/",
+        emailchange.EmailChangeRevertView.as_view(),
+        name="email-change-revert",
+    ),
     path("", include(router.urls)),
 ]

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "accounts",
     "accounts.audit",  # issue 15: security events
     "accounts.emailchange",  # issue 15: the email change flow
+    "accounts.webhooks",  # issue 15: signed deliveries of security events
     "users_api",
 ]
 
@@ -174,6 +175,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Reset and verification links expire after a day; both are single-use by construction.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+# Webhook endpoints on private, loopback or link-local addresses are refused unless this is on.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 # How long the old address's "this was not me" link of an email change works.
 EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14)
 
@@ -293,6 +296,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # issue 15: one name for the security event types wherever they appear
+    "ENUM_NAME_OVERRIDES": {"SecurityEventTypeEnum": "accounts.audit.models.EventType"},
 }
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from users_api import audit, auth, emailchange
+from users_api import audit, auth, emailchange, webhooks
 from users_api.views import UserViewSet
 
 
@@ -19,6 +19,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False
 router.APIRootView = RosterAPIRootView
 router.register("users", UserViewSet, basename="user")
+router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")  # issue 15
 
 auth_patterns = [
     path("register/", auth.RegisterView.as_view(), name="register"),

@@ -9,6 +9,7 @@ import ipaddress
 
 from accounts.audit.models import EventType, SecurityEvent
 from accounts.policy import OPERATOR
+from accounts.webhooks import services as webhooks
 from config import request_id as request_context
 
 # `data` describes what happened; it never carries anything a caller could log in or reset with.
@@ -52,6 +53,7 @@ def record(
         data=data,
     )
     event.save()
+    webhooks.enqueue(event)  # the outbox rows commit (or roll back) with the event
     return event
 
 

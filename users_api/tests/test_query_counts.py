@@ -55,8 +55,9 @@ def test_patch_me_is_a_fixed_number_of_queries(auth_client, django_assert_num_qu
 
 
 def test_login_is_a_fixed_number_of_queries(api_client, user, password, django_assert_num_queries):
-    # the user, the outstanding refresh token, last_login
-    with django_assert_num_queries(3):
+    # the user, its security event, the webhook endpoints (for the event's outbox), the
+    # outstanding refresh token, last_login
+    with django_assert_num_queries(5):
         response = api_client.post(
             "/api/v1/auth/token/", {"email": user.email, "password": password}
         )

@@ -2,7 +2,6 @@
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 
@@ -63,10 +62,14 @@ def api_client():
 
 
 def bearer_client(account):
+    """An API client holding the tokens of a new session of `account` (like a login)."""
+    from accounts.tokens import issue_token_pair
+
     client = APIClient()
-    refresh = RefreshToken.for_user(account)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
-    client.refresh_token = str(refresh)
+    pair = issue_token_pair(account)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    client.refresh_token = pair["refresh"]
+    client.access_token = pair["access"]
     return client
 
 

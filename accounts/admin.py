@@ -26,6 +26,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from accounts import policy, services
 from accounts.models import RefreshTokenReuse, User
 from accounts.policy import Entry
+from accounts.usersessions import services as session_services
+from accounts.usersessions.admin import UserSessionInline
 
 # The change form's fields that are changes of the user, each decided by the policy.
 RULED_FIELDS = (*services.UPDATABLE, "is_superuser", *services.RELATIONS)
@@ -80,7 +82,9 @@ class UserAdmin(DjangoUserAdmin):
         "mark_email_verified",
         "send_password_reset_email",
         "lift_login_lockout",
+        "end_sessions",
     )
+    inlines = (UserSessionInline,)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
@@ -232,6 +236,18 @@ class UserAdmin(DjangoUserAdmin):
     def lift_login_lockout(self, request, queryset):
         self._run(request, queryset, services.login_lockout_lift, "Lifted the login lockout of {}.")
 
+    @admin.action(
+        permissions=["change"],
+        description="End the selected users' sessions (their tokens and browser sessions)",
+    )
+    def end_sessions(self, request, queryset):
+        self._run(request, queryset, _end_sessions, "Ended the sessions of {}.")
+
+    def get_inlines(self, request, obj):
+        # Read-only display: a POST of the form carries no inline data and needs none.
+        shown = obj is not None and request.method in ("GET", "HEAD")
+        return self.inlines if shown else ()
+
     def _run(self, request, queryset, service, done_message):
         """Apply a service to each selected user as the signed-in operator; the policy may refuse
         some (they are counted and named in a warning). Returns how many were done."""
@@ -253,6 +269,10 @@ class UserAdmin(DjangoUserAdmin):
         if done_message:
             self.message_user(request, done_message.format(_users(done)), messages.SUCCESS)
         return done
+
+
+def _end_sessions(*, actor, user):
+    session_services.end_all(actor=actor, user=user, entry=Entry.ADMIN)
 
 
 def _users(count):

@@ -197,6 +197,11 @@ def remember_device(response, *, client: Client, user) -> None:
     )
 
 
+def knows_device(client: Client, user) -> bool:
+    """True when the client holds a device credential for this account (it logged in before)."""
+    return _device_id(client, account_key(user.email)) is not None
+
+
 def _charge(counter):
     """Add one hit to `counter`; True when it was counted. Raises TooManyAttempts past its limit."""
     if counter is None:

@@ -21,9 +21,11 @@ from django.core.exceptions import PermissionDenied
 
 NAMES = frozenset({"first_name", "last_name"})
 # What staff may change on an ordinary user besides the names. `password` is setting it for them
-# (admin), `login_lockout` lifting their lockout, `delete` removing the row (admin only).
+# (admin), `login_lockout` lifting their lockout, `delete` removing the row (admin only),
+# `sessions` ending their sessions.
 STATUS = frozenset(
     {"email", "is_active", "email_verified", "password", "login_lockout", "delete", "mfa"}
+    | {"sessions"}
 )
 PRIVILEGES = frozenset({"is_staff", "groups", "user_permissions"})
 SUPERUSER = "is_superuser"

@@ -19,6 +19,7 @@ from accounts.links import email_verification_tokens, password_reset_tokens, use
 from accounts.models import User
 from accounts.policy import Entry
 from accounts.tokens import revoke_all_refresh_tokens
+from accounts.usersessions.models import UserSession
 
 EMAIL_TAKEN = "A user with this email already exists."
 INVALID_LINK = "This link is invalid, expired or already used."
@@ -154,7 +155,7 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     for name, values in relations.items():
         getattr(stored, name).set(values)
     if changes.get("is_active") is False:
-        revoke_all_refresh_tokens(stored)
+        revoke_all_refresh_tokens(stored, reason=UserSession.EndedReason.DEACTIVATED)
     _record_update(
         actor=actor, user=stored, changes=changes, relations=relations, old_email=old_email
     )
@@ -216,7 +217,7 @@ def user_close_own_account(*, user: User, password: str, client: login_gate.Clie
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
-        revoke_all_refresh_tokens(user)
+        revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
         record(EventType.ACCOUNT_CLOSED, user=user, client=client)
     return user
 
@@ -259,7 +260,7 @@ def password_set(*, actor, user: User, password: str | None, entry: Entry = Entr
     if password is None:
         stored.set_unusable_password()
         stored.save(update_fields=["password"])
-        revoke_all_refresh_tokens(stored)
+        revoke_all_refresh_tokens(stored, reason=UserSession.EndedReason.PASSWORD_CHANGED)
     else:
         _check_password(password, user=stored)
         _set_password(stored, password)
@@ -318,8 +319,8 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
 def _set_password(user, password):
     user.set_password(password)
     user.save(update_fields=["password"])
-    # Access tokens die with the old hash (SimpleJWT's revoke claim); refresh tokens explicitly.
-    revoke_all_refresh_tokens(user)
+    # Access tokens die with the old hash (SimpleJWT's revoke claim) and with their sessions.
+    revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.PASSWORD_CHANGED)
 
 
 def login_lockout_lift(*, actor, user: User) -> None:
@@ -344,6 +345,6 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
         User.objects.bulk_update([user for user, _ in updated], columns)
     for user, fields in updated:
         if "is_active" in fields and not user.is_active:
-            revoke_all_refresh_tokens(user)
+            revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
         changes = {f: getattr(user, f) for f in fields if f in (*PRIVILEGES, "is_active")}
         _record_update(actor=actor, user=user, changes=changes, relations={}, old_email=None)

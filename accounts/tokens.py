@@ -1,8 +1,14 @@
-"""JWT: refresh-token rotation with reuse detection, logout, revocation and verification."""
+"""JWT: refresh-token rotation with reuse detection, logout, revocation and verification.
+
+Every token pair belongs to a session (`accounts.usersessions`): the refresh token carries its id
+as `sid`, copied into each access token and kept through rotation. Ending the session kills both.
+"""
 
 import logging
 import time
+from datetime import UTC, datetime
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -14,6 +20,10 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from accounts.audit.events import record
 from accounts.audit.models import EventType
 from accounts.models import RefreshTokenReuse, User
+from accounts.usersessions import services as sessions
+from accounts.usersessions.models import UserSession
+
+SID_CLAIM = "sid"
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +52,35 @@ def token_user_is_current(user, payload):
 
 
 def issue_token_pair(user, *, client=None, amr=("pwd",), auth_time=None):
-    """A new refresh token (recorded as outstanding) and its access token, as the API answers.
+    """A new session (a refresh-token family) of `user` and its first pair, as the API answers.
 
     `amr` names how the user proved who they are (RFC 8176: "pwd", "otp", "hwk", ...) and
     `auth_time` when (epoch seconds, now unless carried over by a refresh); both are copied into
-    the access token. `client` is the login gate's Client of the request that logged in.
+    the access token. `client` is the login gate's Client of the request that logged in: the
+    session's device and address come from it.
     """
     refresh = RefreshToken.for_user(user)
+    session = sessions.open_session(
+        user=user, kind=UserSession.Kind.TOKEN, client=client, expires_at=_expiry(refresh)
+    )
+    return _pair(refresh, sid=session.pk, amr=amr, auth_time=auth_time)
+
+
+def _pair(refresh, *, sid, amr, auth_time):
+    refresh[SID_CLAIM] = str(sid)
     refresh["amr"] = list(amr)
     refresh["auth_time"] = int(auth_time if auth_time is not None else time.time())
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _expiry(token):
+    return datetime.fromtimestamp(token["exp"], tz=UTC)
+
+
+def session_id(payload):
+    """The `sid` of a token's payload, or None."""
+    sid = payload.get(SID_CLAIM)
+    return sid if isinstance(sid, str) and sid else None
 
 
 def _decode_refresh(raw):
@@ -62,14 +91,16 @@ def _decode_refresh(raw):
 
 
 def rotate_refresh_token(raw, *, ip=None):
-    """Exchange a refresh token for a new pair, exactly once.
+    """Exchange a refresh token for a new pair of the same session, exactly once.
 
     The row lock on the outstanding token plus the unique blacklist entry make concurrent
     refreshes of one token serialize: one wins, the others see it blacklisted. Presenting an
-    already-blacklisted token is treated as theft: every refresh token of the user is revoked.
+    already-blacklisted token is treated as theft: its whole session (the token family, access
+    tokens included) ends. A token whose session has ended is refused.
     """
     token = _decode_refresh(raw)
     jti = token.payload.get(jwt_settings.JTI_CLAIM)
+    sid = session_id(token.payload)
     reused_by = None
     with transaction.atomic():
         outstanding = (
@@ -78,7 +109,11 @@ def rotate_refresh_token(raw, *, ip=None):
             .filter(jti=jti)
             .first()
         )
-        if outstanding is None or not token_user_is_current(outstanding.user, token.payload):
+        if (
+            outstanding is None
+            or sid is None
+            or not token_user_is_current(outstanding.user, token.payload)
+        ):
             raise InvalidRefreshToken("Token is invalid or expired")
         try:
             with transaction.atomic():
@@ -86,41 +121,61 @@ def rotate_refresh_token(raw, *, ip=None):
         except IntegrityError:
             reused_by = outstanding.user
         else:
-            return issue_token_pair(
-                outstanding.user,
+            refresh = RefreshToken.for_user(outstanding.user)
+            used = UserSession.objects.filter(
+                pk=sid, user=outstanding.user, ended_at__isnull=True
+            ).update(last_used_at=timezone.now(), expires_at=_expiry(refresh))
+            if not used:
+                raise InvalidRefreshToken("The session has ended")
+            return _pair(
+                refresh,
+                sid=sid,
                 amr=token.payload.get("amr") or ("pwd",),
                 auth_time=token.payload.get("auth_time"),
             )
     with transaction.atomic():
-        revoke_all_refresh_tokens(reused_by)
+        UserSession.objects.filter(pk=sid, user=reused_by).end(UserSession.EndedReason.TOKEN_REUSE)
         RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
-        record(EventType.REFRESH_TOKEN_REUSED, user=reused_by, data={"jti": jti})
-    logger.warning("Refresh token reuse for user %s: all refresh tokens revoked", reused_by.pk)
+        record(EventType.REFRESH_TOKEN_REUSED, user=reused_by, data={"jti": jti, "session": sid})
+    logger.warning("Refresh token reuse for user %s: its session ended", reused_by.pk)
     raise RefreshTokenReused("Token is blacklisted")
 
 
 def blacklist_refresh_token(raw):
-    """Log out: blacklist one refresh token. Idempotent for a token that is already blacklisted."""
+    """Log out: blacklist the refresh token and end its session, access tokens included.
+    Idempotent for a token that is already blacklisted."""
     token = _decode_refresh(raw)
     outstanding = OutstandingToken.objects.filter(jti=token.payload.get(jwt_settings.JTI_CLAIM))
     outstanding = outstanding.first()
     if outstanding is None:
         raise InvalidRefreshToken("Token is invalid or expired")
-    BlacklistedToken.objects.get_or_create(token=outstanding)
+    with transaction.atomic():
+        BlacklistedToken.objects.get_or_create(token=outstanding)
+        sid = session_id(token.payload)
+        if sid is not None:
+            ended = UserSession.objects.filter(pk=sid, user_id=outstanding.user_id).end(
+                UserSession.EndedReason.LOGOUT
+            )
+            if ended:
+                data = {"reason": "logout", "sessions": [sid]}
+                record(EventType.SESSION_ENDED, user=outstanding.user, data=data)
 
 
-def revoke_all_refresh_tokens(user):
-    """Blacklist every unexpired refresh token of `user` in one statement."""
+def revoke_all_refresh_tokens(user, *, reason=UserSession.EndedReason.ALL_REVOKED):
+    """End every session of `user`: every refresh token is blacklisted (in one statement) and
+    every access token and browser session is refused from the next request on."""
     live = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     )
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
     )
+    sessions.end_every_session(user, reason=reason)
 
 
 def verify_token(raw):
-    """True when `raw` is a token Roster would still accept (signature, expiry, blacklist, user)."""
+    """True when `raw` is a token Roster would still accept (signature, expiry, blacklist,
+    session, user)."""
     try:
         token = UntypedToken(raw)
     except TokenError:
@@ -129,5 +184,18 @@ def verify_token(raw):
     if jti and BlacklistedToken.objects.filter(token__jti=jti).exists():
         return False
     user_id = token.payload.get(jwt_settings.USER_ID_CLAIM)
-    user = User.objects.filter(pk=user_id).first() if user_id else None
+    sid = session_id(token.payload)
+    if not user_id or sid is None:
+        return False
+    user = session_user(user_id, sid)
     return token_user_is_current(user, token.payload)
+
+
+def session_user(user_id, sid):
+    """The user `user_id` if `sid` is one of their open sessions, else None: one query."""
+    try:
+        return User.objects.filter(
+            pk=user_id, sessions__id=sid, sessions__ended_at__isnull=True
+        ).first()
+    except (ValueError, ValidationError):
+        return None  # not a UUID: no such user or session

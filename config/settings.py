@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "accounts",
+    "accounts.usersessions",
     "accounts.audit",  # issue 15: security events
     "accounts.emailchange",  # issue 15: the email change flow
     "accounts.webhooks",  # issue 15: signed deliveries of security events
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signs out a browser whose session was ended elsewhere (accounts.usersessions).
+    "accounts.usersessions.browser.SessionCheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -185,6 +188,8 @@ EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# The refresh token's cookie (`"refresh_in_cookie": true` at login) is Secure like the session's.
+REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
@@ -245,7 +250,8 @@ THROTTLE_RATES = {**DEFAULT_THROTTLE_RATES, **env.dict("THROTTLE_RATES", default
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its `WWW-Authenticate: Bearer` makes unauthenticated requests answer 401.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # SimpleJWT's, refusing a token whose session (`sid`) has ended.
+        "users_api.authentication.SessionJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

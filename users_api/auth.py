@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from accounts import login_gate, ratelimit, services, tokens
+from users_api import refresh_cookie
 from users_api.serializers import (
     EmailVerificationSerializer,
     LoginSerializer,
@@ -80,7 +81,8 @@ class TokenObtainView(PublicView):
             user = services.login(email=data["email"], password=data["password"], client=client)
         except login_gate.WrongCredentials as exc:
             raise AuthenticationFailed(NO_ACTIVE_ACCOUNT, code="no_active_account") from exc
-        response = Response(tokens.issue_token_pair(user, client=client))
+        pair = tokens.issue_token_pair(user, client=client)
+        response = _pair_response(request, pair, in_cookie=data["refresh_in_cookie"])
         login_gate.remember_device(response, client=client, user=user)
         return response
 
@@ -91,14 +93,17 @@ class TokenRefreshView(PublicView):
 
     @extend_schema(request=RefreshTokenSerializer, responses={200: TokenPairSerializer})
     def post(self, request):
-        """Rotate: the refresh token is spent and a new pair returned. Reuse revokes them all."""
-        raw = self.validated(RefreshTokenSerializer)["refresh"]
+        """Rotate: the refresh token (from the body, else the cookie with the CSRF header) is
+        spent and a new pair of the same session returned. Reuse ends the whole session."""
+        raw, from_cookie = refresh_cookie.refresh_from(
+            request, self.validated(RefreshTokenSerializer).get("refresh")
+        )
         try:
             # The client's address as the throttles see it (through NUM_PROXIES), not the proxy's.
             pair = tokens.rotate_refresh_token(raw, ip=ratelimit.client_ip(request.META))
         except (tokens.InvalidRefreshToken, tokens.RefreshTokenReused) as exc:
             raise AuthenticationFailed(TOKEN_INVALID, code="token_not_valid") from exc
-        return Response(pair)
+        return _pair_response(request, pair, in_cookie=from_cookie)
 
 
 class TokenVerifyView(PublicView):
@@ -117,12 +122,20 @@ class LogoutView(PublicView):
 
     @extend_schema(request=RefreshTokenSerializer, responses={204: None})
     def post(self, request):
-        """Blacklist the refresh token (idempotent)."""
+        """End the refresh token's session (idempotent): its refresh and access tokens stop
+        working at once. The token comes from the body, else the cookie (with the CSRF
+        header)."""
+        raw, from_cookie = refresh_cookie.refresh_from(
+            request, self.validated(RefreshTokenSerializer).get("refresh")
+        )
         try:
-            tokens.blacklist_refresh_token(self.validated(RefreshTokenSerializer)["refresh"])
+            tokens.blacklist_refresh_token(raw)
         except tokens.InvalidRefreshToken as exc:
             raise AuthenticationFailed(TOKEN_INVALID, code="token_not_valid") from exc
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if from_cookie:
+            refresh_cookie.delete_refresh_cookie(response)
+        return response
 
 
 class EmailVerifyView(PublicView):
@@ -175,6 +188,14 @@ class PasswordResetConfirmView(PublicView):
         data = self.validated(PasswordResetConfirmSerializer)
         services.password_reset_confirm(new_password=data.pop("new_password"), **_uid_token(data))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _pair_response(request, pair, *, in_cookie):
+    if not in_cookie:
+        return Response(pair)
+    response = Response({"access": pair["access"]})
+    refresh_cookie.set_refresh_cookie(response, request, pair["refresh"])
+    return response
 
 
 def _uid_token(data):

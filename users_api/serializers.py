@@ -87,15 +87,30 @@ class RegistrationSerializer(serializers.Serializer):
 class LoginSerializer(serializers.Serializer):
     email = serializers.CharField(max_length=254)
     password = PasswordInput()
+    refresh_in_cookie = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Keep the refresh token in an HttpOnly, Secure, SameSite=Strict cookie "
+        "`roster_refresh` scoped to `/api/v1/auth/` instead of the body (browser apps); the "
+        "response also sets Django's `csrftoken` cookie, whose value refresh and logout then "
+        "need in the `X-CSRFToken` header.",
+    )
 
 
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField(read_only=True)
-    refresh = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(
+        read_only=True, required=False, help_text="Absent when it is kept in the cookie."
+    )
 
 
 class RefreshTokenSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = serializers.CharField(
+        max_length=4096,
+        required=False,
+        help_text="Omit it to use the `roster_refresh` cookie; the request must then carry "
+        "the `X-CSRFToken` header (the `csrftoken` cookie's value).",
+    )
 
 
 class TokenVerifySerializer(serializers.Serializer):

@@ -1,12 +1,12 @@
 """The /api/v1/ URL map."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from users_api import audit, auth, emailchange, webhooks
-from users_api.views import UserViewSet
+from users_api import audit, auth, emailchange, sessions, webhooks
+from users_api.views import CANONICAL_UUID, UserViewSet
 
 
 class RosterAPIRootView(APIRootView):
@@ -36,11 +36,28 @@ auth_patterns = [
         auth.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    # Sessions (accounts.usersessions)
+    path("sessions/", sessions.OwnSessionListView.as_view(), name="sessions"),
+    path(
+        "sessions/revoke-others/",
+        sessions.RevokeOtherSessionsView.as_view(),
+        name="sessions-revoke-others",
+    ),
+    re_path(
+        rf"^sessions/(?P<session_id>{CANONICAL_UUID})/$",
+        sessions.OwnSessionView.as_view(),
+        name="session",
+    ),
 ]
 
 app_name = "api"
 urlpatterns = [
     path("auth/", include(auth_patterns)),
+    re_path(
+        rf"^users/(?P<user_id>{CANONICAL_UUID})/sessions/$",
+        sessions.UserSessionsView.as_view(),
+        name="user-sessions",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -4,6 +4,7 @@ The app servers share nothing but the database and the cache, so whatever one of
 other must honour: tokens, logouts, throttle counts. nginx is the one trusted proxy (NUM_PROXIES=1).
 """
 
+import base64
 import json
 import os
 import secrets
@@ -59,6 +60,99 @@ def test_a_logout_on_one_app_server_is_honoured_by_the_other(ports):
     assert logout.status == 204
     assert refreshed.status == 401
     assert refreshed.headers["content-type"] == "application/problem+json"
+
+
+# --- Sessions: ending one on either server kills its access token at the next request ----------
+
+
+def _login(port, email):
+    reply = call(port, "POST", "/api/v1/auth/token/", {"email": email, "password": PASSWORD})
+    assert reply.status == 200
+    return reply.json()
+
+
+def _sid(tokens):
+    payload = tokens["refresh"].split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sid"]
+
+
+def _make_superuser(deployment):
+    email, tokens = register_and_login(deployment.app_servers[0].port)
+    deployment.query(
+        "UPDATE accounts_user SET is_staff = true, is_superuser = true WHERE email = %s", (email,)
+    )
+    return tokens
+
+
+def _user_id(port, tokens):
+    return call(port, "GET", "/api/v1/users/me/", token=tokens["access"]).json()["id"]
+
+
+SESSION_ENDINGS = {
+    "logout": lambda port, victim, helper, staff, user_id: call(
+        port, "POST", "/api/v1/auth/logout/", {"refresh": victim["refresh"]}
+    ),
+    "ended from another session": lambda port, victim, helper, staff, user_id: call(
+        port, "DELETE", f"/api/v1/auth/sessions/{_sid(victim)}/", token=helper["access"]
+    ),
+    "revoke-others": lambda port, victim, helper, staff, user_id: call(
+        port, "POST", "/api/v1/auth/sessions/revoke-others/", token=helper["access"]
+    ),
+    "staff end all": lambda port, victim, helper, staff, user_id: call(
+        port, "DELETE", f"/api/v1/users/{user_id}/sessions/", token=staff["access"]
+    ),
+    "staff deactivation": lambda port, victim, helper, staff, user_id: call(
+        port, "DELETE", f"/api/v1/users/{user_id}/", token=staff["access"]
+    ),
+    "password change": lambda port, victim, helper, staff, user_id: call(
+        port,
+        "POST",
+        "/api/v1/auth/password/change/",
+        {"current_password": PASSWORD, "new_password": "a-brand-new-passw0rd!"},
+        token=helper["access"],
+    ),
+    "refresh reuse": lambda port, victim, helper, staff, user_id: [
+        call(port, "POST", "/api/v1/auth/token/refresh/", {"refresh": victim["refresh"]})
+        for _ in range(2)
+    ][-1],
+}
+
+
+@pytest.mark.parametrize("way", SESSION_ENDINGS)
+def test_a_session_ended_on_one_app_server_is_refused_by_the_other_at_once(deployment, ports, way):
+    first, second, _ = ports
+    staff = _make_superuser(deployment)
+    email, victim = register_and_login(first)
+    helper = _login(second, email)
+    user_id = _user_id(second, victim)
+    assert call(second, "GET", "/api/v1/users/me/", token=victim["access"]).status == 200
+
+    ended = SESSION_ENDINGS[way](first, victim, helper, staff, user_id)
+
+    assert ended.status in (200, 204, 401), ended.body
+    me = call(second, "GET", "/api/v1/users/me/", token=victim["access"])
+    refreshed = call(second, "POST", "/api/v1/auth/token/refresh/", {"refresh": victim["refresh"]})
+    assert me.status == 401 and me.headers["content-type"] == "application/problem+json"
+    assert refreshed.status == 401
+
+
+def test_reactivation_on_one_server_does_not_revive_old_tokens_on_the_other(deployment, ports):
+    first, second, _ = ports
+    staff = _make_superuser(deployment)
+    email, victim = register_and_login(first)
+    user_id = _user_id(first, victim)
+
+    deactivated = call(first, "DELETE", f"/api/v1/users/{user_id}/", token=staff["access"])
+    reactivated = call(
+        second, "PATCH", f"/api/v1/users/{user_id}/", {"is_active": True}, token=staff["access"]
+    )
+
+    assert (deactivated.status, reactivated.status) == (204, 200)
+    assert call(second, "GET", "/api/v1/users/me/", token=victim["access"]).status == 401
+    assert call(first, "GET", "/api/v1/users/me/", token=victim["access"]).status == 401
+    assert (
+        call(second, "GET", "/api/v1/users/me/", token=_login(first, email)["access"]).status == 200
+    )
 
 
 def test_failed_logins_are_counted_across_app_servers(ports):

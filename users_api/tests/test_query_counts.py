@@ -36,6 +36,7 @@ def test_list_queries_do_not_grow_with_page_or_table_size(
 
 
 def test_detail_and_me_are_two_queries_and_one(staff_client, user, django_assert_num_queries):
+    # the caller is read only if the token's session is open: one query with a join
     with django_assert_num_queries(2):  # the caller, the row
         detail = staff_client.get(f"/api/v1/users/{user.pk}/")
     with django_assert_num_queries(1):  # the caller is the row
@@ -55,9 +56,9 @@ def test_patch_me_is_a_fixed_number_of_queries(auth_client, django_assert_num_qu
 
 
 def test_login_is_a_fixed_number_of_queries(api_client, user, password, django_assert_num_queries):
-    # the user, its security event, the webhook endpoints (for the event's outbox), the
-    # outstanding refresh token, last_login
-    with django_assert_num_queries(5):
+    # the user, the outstanding refresh token, last_login, the new session, its security event,
+    # the webhook endpoints (for the event's outbox)
+    with django_assert_num_queries(6):
         response = api_client.post(
             "/api/v1/auth/token/", {"email": user.email, "password": password}
         )
@@ -66,9 +67,10 @@ def test_login_is_a_fixed_number_of_queries(api_client, user, password, django_a
 
 
 def test_refresh_is_a_fixed_number_of_queries(auth_client, django_assert_num_queries):
-    # the locked token row, the blacklist insert, the new outstanding token (+ savepoints: the
-    # test runs inside a transaction, so atomic blocks are savepoints here)
-    with django_assert_num_queries(7):
+    # the locked token row, the blacklist insert, the new outstanding token, the session's
+    # last use (+ savepoints: the test runs inside a transaction, so atomic blocks are
+    # savepoints here)
+    with django_assert_num_queries(8):
         response = auth_client.post(
             "/api/v1/auth/token/refresh/", {"refresh": auth_client.refresh_token}
         )

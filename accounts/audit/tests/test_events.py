@@ -210,3 +210,21 @@ def test_prune_events_removes_only_the_old_ones(people):
         call_command("prune_events", "--older-than", "300d")
     assert list(SecurityEvent.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not SecurityEvent.objects.filter(pk=old.pk).exists()
+
+
+def test_ended_sessions_are_recorded_with_who_ended_them(people):
+    from rest_framework.test import APIClient
+
+    user, staff = people["user"], people["staff"]
+    client = APIClient()
+    pair = client.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}).json()
+    assert client.post("/api/v1/auth/logout/", {"refresh": pair["refresh"]}).status_code == 204
+    client.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD})
+    client.force_authenticate(staff)
+    assert client.delete(f"/api/v1/users/{user.pk}/sessions/").status_code == 204
+    ended = SecurityEvent.objects.filter(type="session_ended").order_by("id")
+    assert [(e.actor, e.data["reason"]) for e in ended] == [
+        (None, "logout"),
+        (staff, "revoked_by_staff"),
+    ]
+    assert all(e.user == user for e in ended)

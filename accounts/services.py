@@ -141,6 +141,10 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     policy.check_change(actor=actor, user=stored, fields={*changes, *relations}, entry=entry)
     if "email" in changes and "email_verified" not in changes and stored.email_verified:
         changes["email_verified"] = False
+    if "email" in changes:
+        # Sent while `stored` still has the old address, so that is where the notice goes: it may
+        # be the owner's only way to notice a takeover.
+        notices.send(stored, "email_change_requested", new_email=changes["email"])
     for field, value in changes.items():
         setattr(stored, field, value)
         setattr(user, field, value)
@@ -179,9 +183,8 @@ def _record_update(*, actor, user, changes, relations, old_email):
         )
         record(kind, user=user, actor=actor)
     if "email" in changes:
-        record(EventType.EMAIL_CHANGED, user=user, actor=actor, data={"by": "staff"})
-        # The old address hears of it: it may be the owner's only way to notice a takeover.
-        notices.send(user, "email_change_requested", old_email=old_email, new_email=user.email)
+        data = {"by": "staff", "old_email": old_email, "new_email": user.email}
+        record(EventType.EMAIL_CHANGED, user=user, actor=actor, data=data)
 
 
 def user_deactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:

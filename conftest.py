@@ -31,9 +31,22 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Tasks (every email) run in-process at once, so a test reads mail.outbox right after the
+    # request; accounts/background/tests run the real database queue and its worker instead.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signing_keyring():
+    """Each test reads the signing keys of its own database (a rolled-back key must not linger)."""
+    from accounts.signing.keyring import keyring
+
+    keyring.clear()
+    yield
+    keyring.clear()
 
 
 @pytest.fixture

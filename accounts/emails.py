@@ -1,29 +1,19 @@
-"""The emails Roster sends: plain text and HTML, links absolute from SITE_URL."""
+"""The emails Roster sends: plain text and HTML, links absolute from SITE_URL.
 
-import logging
+Nothing is sent here during a request: the `send_*` functions queue a task (accounts.background)
+in the caller's transaction, and the worker renders the email when it runs it, so the links'
+tokens are fresh and never stored in the queue. An address that is not verified yet gets nothing
+its registrant typed (no name, no details), only what Roster wrote.
+"""
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
+from accounts.notices import NOTICES
 
-logger = logging.getLogger(__name__)
-
-
-def _send(*, user, template, context):
-    context = {"user": user, "site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{template}.txt", context),
-        to=[user.email],
-    )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    try:
-        message.send()
-    except Exception:
-        logger.exception("Could not send the %s email to user %s", template, user.pk)
+KINDS = frozenset({"verify_email", "password_reset"}) | NOTICES
 
 
 def verification_link(user):
@@ -36,9 +26,62 @@ def password_reset_link(user):
     return f"{settings.SITE_URL}/accounts/password/reset/{uid}/{token}/"
 
 
+def _enqueue(kind, user, context=None):
+    from accounts.background.tasks import send_email
+
+    send_email.enqueue(kind=kind, user_id=str(user.pk), to=user.email, context=context or {})
+
+
 def send_verification_email(user):
-    _send(user=user, template="verify_email", context={"link": verification_link(user)})
+    _enqueue("verify_email", user)
 
 
 def send_password_reset_email(user):
-    _send(user=user, template="password_reset", context={"link": password_reset_link(user)})
+    _enqueue("password_reset", user)
+
+
+def send_password_reset_to_address(email):
+    """Queue a reset link for whichever active account has `email`, if any: the request does the
+    same work whether or not one exists (the worker looks it up)."""
+    from accounts.background.tasks import send_password_reset
+
+    send_password_reset.enqueue(email=email)
+
+
+def send_notice(user, notice, context):
+    if notice not in NOTICES:
+        raise ValueError(f"Unknown notice {notice!r}")
+    _enqueue(notice, user, context)
+
+
+def still_wanted(kind, *, user, to):
+    """Whether a queued email still makes sense when the worker gets to it."""
+    if kind == "verify_email":
+        return not user.email_verified and user.email == to
+    if kind == "password_reset":
+        return user.is_active and user.email == to
+    return True
+
+
+def render(kind, *, user, to, context):
+    """The `kind` email to `to`, from templates/emails/<kind>{_subject.txt,.txt,.html}."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown email {kind!r}")
+    verified = user.email_verified and user.email == to
+    values = {
+        "site_url": settings.SITE_URL,
+        "email": to,
+        # Typed by whoever registered the address: only for an address proven to be the user's.
+        "name": user.first_name if verified else "",
+        "details": context if verified else {},
+    }
+    if kind == "verify_email":
+        values["link"] = verification_link(user)
+    elif kind == "password_reset" or (kind in NOTICES and user.is_active):
+        values["reset_link"] = values["link"] = password_reset_link(user)
+    subject = render_to_string(f"emails/{kind}_subject.txt", values).strip()
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string(f"emails/{kind}.txt", values), to=[to]
+    )
+    message.attach_alternative(render_to_string(f"emails/{kind}.html", values), "text/html")
+    return message

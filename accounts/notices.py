@@ -1,15 +1,12 @@
 """Security notices: the mail that tells a user something happened to their account.
 
 Every feature calls one function, `send(user, notice, **context)`, inside the transaction of the
-change it reports; the notice leaves only if that transaction commits. The kinds are fixed here.
-Until background work lands (issue 11), a notice is only logged: nothing is mailed yet.
+change it reports: it queues the email as a task in that transaction, so the notice leaves only
+if the change commits (accounts.background). The kinds are fixed here; each has a text and an
+HTML template in templates/emails/. `context` must be JSON (it is stored in the queue) and is
+shown only to a verified address. Keys the templates use: new_sign_in `ip`, `user_agent`;
+email_change_requested `new_email`; second_factor_added/removed `method`.
 """
-
-import logging
-
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
 
 NOTICES = frozenset(
     {
@@ -25,6 +22,6 @@ NOTICES = frozenset(
 
 def send(user, notice: str, **context) -> None:
     """Tell `user` about `notice` once the current transaction commits."""
-    if notice not in NOTICES:
-        raise ValueError(f"Unknown notice {notice!r}")
-    transaction.on_commit(lambda: logger.info("Notice %s for user %s", notice, user.pk))
+    from accounts import emails
+
+    emails.send_notice(user, notice, context)

@@ -221,6 +221,7 @@ def user_close_own_account(*, user: User, password: str, client: login_gate.Clie
         user.is_active = False
         user.save(update_fields=["is_active"])
         revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
+        notices.send(user, "account_closed")
         record(EventType.ACCOUNT_CLOSED, user=user, client=client)
     return user
 
@@ -264,6 +265,7 @@ def password_set(*, actor, user: User, password: str | None, entry: Entry = Entr
         stored.set_unusable_password()
         stored.save(update_fields=["password"])
         revoke_all_refresh_tokens(stored, reason=UserSession.EndedReason.PASSWORD_CHANGED)
+        notices.send(stored, "password_changed")
     else:
         _check_password(password, user=stored)
         _set_password(stored, password)
@@ -292,10 +294,9 @@ def email_verify(*, uidb64: str, token: str) -> User:
 
 
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link when an active account has this address; silent otherwise."""
-    user = User.objects.with_email(email).filter(is_active=True).first()
-    if user is not None:
-        emails.send_password_reset_email(user)
+    """Email a reset link when an active account has this address; silent otherwise. The
+    request only queues a task either way, so its time tells nothing about the account."""
+    emails.send_password_reset_to_address(email)
 
 
 def password_reset_email_send(*, actor, user: User) -> None:
@@ -324,6 +325,7 @@ def _set_password(user, password):
     user.save(update_fields=["password"])
     # Access tokens die with the old hash (SimpleJWT's revoke claim) and with their sessions.
     revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.PASSWORD_CHANGED)
+    notices.send(user, "password_changed")
 
 
 def login_lockout_lift(*, actor, user: User) -> None:

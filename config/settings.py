@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 import environ
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,7 +47,7 @@ if not DEBUG:
         _refuse_to_start("SECRET_KEY is shorter than 50 characters; generate a longer one.")
 elif not SECRET_KEY:
     SECRET_KEY = DEVELOPMENT_SECRET_KEY
-# Old keys still accepted for sessions and emailed links while rotating (JWTs use SECRET_KEY only).
+# Old keys still accepted for sessions and emailed links while rotating (JWTs never use SECRET_KEY).
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list(
@@ -74,10 +75,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "accounts.usersessions",
+    "accounts.signing",
     "accounts.audit",  # issue 15: security events
     "accounts.emailchange",  # issue 15: the email change flow
     "accounts.webhooks",  # issue 15: signed deliveries of security events
     "users_api",
+    # Background work (issue 11): the task queue's table and Roster's tasks.
+    "django_tasks",
+    "django_tasks_db",
+    "accounts.background",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +154,25 @@ if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Roster <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+# A slow or silent mail server fails a send after this many seconds (the worker retries it).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+# --- Background work (accounts/background) --------------------------------------------------------
+
+# Tasks are rows of the database queue, written in the transaction of the change that causes them
+# and run by `manage.py db_worker`. TASKS_IN_PROCESS runs each task at once inside the process
+# instead (no worker, no retries): the default with DEBUG on SQLite, so `make run` needs no more.
+TASKS_IN_PROCESS = env.bool(
+    "TASKS_IN_PROCESS",
+    default=DEBUG and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+)
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TASKS_IN_PROCESS
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
 
 # --- Authentication -----------------------------------------------------------------------------
 
@@ -259,11 +284,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON in: one body type per operation for generated clients; the browsable API's raw-data
+    # form sends JSON too (issue 16, README "Generated clients").
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "users_api.throttles.AnonThrottle",
         "users_api.throttles.UserThrottle",
@@ -283,13 +306,41 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": _duration(env.str("REFRESH_TOKEN_LIFETIME", default="1d")),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "SIGNING_KEY": SECRET_KEY,
+    # Signed by accounts.signing's keys (ES256/EdDSA, with kid), never by SECRET_KEY.
+    "ALGORITHM": "ES256",
+    "SIGNING_KEY": None,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     # Tokens carry a digest of the password hash: a password change or reset kills them all.
     "CHECK_REVOKE_TOKEN": True,
 }
+
+# --- Signing keys and JWKS (accounts.signing) ---------------------------------------------------
+
+# Tokens name their issuer and audience; services verifying them check both.
+JWT_ISSUER = env.str("JWT_ISSUER", default=SITE_URL)
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default=SITE_URL)
+# Algorithm of keys created without --algorithm (the first one included): ES256 or EdDSA.
+JWT_SIGNING_ALGORITHM = env.str("JWT_SIGNING_ALGORITHM", default="ES256")
+if JWT_SIGNING_ALGORITHM not in ("ES256", "EdDSA"):
+    _refuse_to_start("JWT_SIGNING_ALGORITHM must be ES256 or EdDSA.")
+# Fernet keys encrypting the private keys in the database (comma list: the first encrypts, all
+# decrypt). Unset: derived from SECRET_KEY and SECRET_KEY_FALLBACKS (README, "Signing keys").
+JWT_KEY_ENCRYPTION_KEYS = env.list("JWT_KEY_ENCRYPTION_KEYS", default=[])
+for _key in JWT_KEY_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        _refuse_to_start(
+            "JWT_KEY_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+            "(32 url-safe base64-encoded bytes); see .env.example."
+        )
+# Cache-Control max-age of /.well-known/jwks.json; a new key is published this long (plus the key
+# cache) before it signs.
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
+# How long each process keeps the keys it read from the database.
+SIGNING_KEYS_CACHE_SECONDS = env.int("SIGNING_KEYS_CACHE_SECONDS", default=5)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roster API",
@@ -302,8 +353,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # issue 15: one name for the security event types wherever they appear
-    "ENUM_NAME_OVERRIDES": {"SecurityEventTypeEnum": "accounts.audit.models.EventType"},
+    # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
+    "ENUM_NAME_OVERRIDES": {
+        "SessionKindEnum": "accounts.usersessions.models.UserSession.Kind",
+        "SecurityEventTypeEnum": "accounts.audit.models.EventType",  # issue 15
+    },
 }
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------

@@ -14,6 +14,8 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("api/v1/", include("users_api.urls")),
     path("accounts/", include("accounts.urls")),
+    # /.well-known/jwks.json and /.well-known/openid-configuration
+    path("", include("accounts.signing.urls")),
 ]
 
 handler400 = "config.views.bad_request"

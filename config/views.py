@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.background import queue as background_queue
 from config.exceptions import DATABASE_RETRY_AFTER, is_database_outage, problem_response
 
 _NEGOTIATED = ["application/json", "application/problem+json", "text/html"]
@@ -80,10 +81,12 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    """200 when the database answers a query, else 503 within the connect timeout."""
+    """200 when the database and the task queue's store (a table in it) answer a query, else 503
+    within the connect timeout."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        background_queue.check_reachable()
     except Exception:  # noqa: BLE001 - any failure here means "not ready"
         return problem_response(
             503,
@@ -91,4 +94,5 @@ def readyz(request):
             headers={"Retry-After": DATABASE_RETRY_AFTER},
             code="database_unavailable",
         )
-    return JsonResponse({"status": "ready", "database": "ok"})
+    queue = "ok" if background_queue.uses_database_queue() else "in-process"
+    return JsonResponse({"status": "ready", "database": "ok", "queue": queue})

@@ -1,11 +1,15 @@
 """The OpenAPI schema: every operation documents each error it can answer, as RFC 9457 problems.
 
 `RosterAutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]) reads the errors off the view, so a new
-view is documented without a decorator: a body or query parameters can be invalid (400), a body can
-have an unsupported media type (415), authentication can fail (401), a permission or the CSRF check
-can deny (403), a path or a page can be missing (404), the Accept header can ask for what Roster
-does not serve (406), throttles can refuse (429), and the database can be down (503).
+view is documented without a decorator: a body or query parameters can be invalid (400), a body
+can have a media type other than JSON (415), authentication can fail (401), a permission or the CSRF
+check can deny (403), a path or a page can be missing (404), the Accept header can ask for what
+Roster does not serve (406), throttles can refuse (429), and the database can be down (503).
 `config.exceptions` produces exactly these bodies.
+
+Generated clients read names off this schema, so they are kept readable and stable: bodies are
+JSON only (REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]), a request component is never named
+`...RequestRequest`, and an operation anyone may call declares `security: []`.
 """
 
 from collections import defaultdict
@@ -69,7 +73,16 @@ class RosterAutoSchema(AutoSchema):
         for status, reasons in self._error_reasons(operation).items():
             responses.setdefault(str(status), self._problem_response(status, reasons))
         operation["responses"] = dict(sorted(responses.items()))
+        if not self.view.get_authenticators():
+            # Public: a generated client must not ask for credentials to call it.
+            operation["security"] = []
         return operation
+
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
+        """`PasswordResetRequestSerializer`'s request body is `PasswordResetRequest`, not
+        `PasswordResetRequestRequest` (COMPONENT_SPLIT_REQUEST appends `Request`)."""
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        return name.removesuffix("Request") if name.endswith("RequestRequest") else name
 
     def _get_request_body(self, direction="request"):
         """A DELETE documents a body when `@extend_schema(request=...)` declares one for it
@@ -99,7 +112,7 @@ class RosterAutoSchema(AutoSchema):
         reasons = defaultdict(list)
         if "requestBody" in operation:
             reasons[400].append("The body is not valid; see `errors`.")
-            reasons[415].append("The body's Content-Type is not JSON, form or multipart.")
+            reasons[415].append("The body's Content-Type is not `application/json`.")
         if any(parameter["in"] == "query" for parameter in parameters):
             reasons[400].append("A query parameter is not valid; see `errors`.")
         if any(not isinstance(permission, AllowAny) for permission in permissions):

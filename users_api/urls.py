@@ -2,26 +2,20 @@
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.permissions import AllowAny
-from rest_framework.routers import APIRootView, DefaultRouter
+from rest_framework.routers import DefaultRouter
 
-from users_api import audit, auth, emailchange, sessions, webhooks
+from users_api import audit, auth, emailchange, index, sessions, webhooks
 from users_api.views import CANONICAL_UUID, UserViewSet
-
-
-class RosterAPIRootView(APIRootView):
-    """The browsable API's front page: open to anyone, so a browser can find the login link."""
-
-    permission_classes = [AllowAny]
-
 
 router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False
-router.APIRootView = RosterAPIRootView
+# The front page lists every endpoint group, read off this URL map (users_api/index.py).
+router.APIRootView = index.APIRootView
 router.register("users", UserViewSet, basename="user")
 router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")  # issue 15
 
 auth_patterns = [
+    path("", index.AuthIndexView.as_view(), name="auth-index"),
     path("register/", auth.RegisterView.as_view(), name="register"),
     path("token/", auth.TokenObtainView.as_view(), name="token"),
     path("token/refresh/", auth.TokenRefreshView.as_view(), name="token-refresh"),

@@ -114,3 +114,101 @@ def test_docs_pages_load_their_assets_from_roster_not_a_cdn(client, page):
     assert response.status_code == 200
     assert "/static/drf_spectacular_sidecar/" in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
+
+
+# Generated clients name their functions and classes after these: renaming one breaks every
+# client built on the schema, so they only ever grow (new operations add names, none change).
+STABLE_OPERATION_IDS = {
+    "auth_register_create",
+    "auth_token_create",
+    "auth_token_refresh_create",
+    "auth_token_verify_create",
+    "auth_logout_create",
+    "auth_email_verify_create",
+    "auth_email_resend_create",
+    "auth_password_change_create",
+    "auth_password_reset_create",
+    "auth_password_reset_confirm_create",
+    "users_list",
+    "users_create",
+    "users_retrieve",
+    "users_update",
+    "users_partial_update",
+    "users_destroy",
+    "users_me_retrieve",
+    "users_me_partial_update",
+    "users_me_destroy",
+    "auth_sessions_list",
+    "auth_sessions_destroy",
+    "auth_sessions_revoke_others_create",
+    "users_sessions_list",
+    "users_sessions_destroy",
+}
+STABLE_COMPONENTS = {
+    "AccountCloseRequest",
+    "EmailVerificationRequest",
+    "LoginRequest",
+    "PaginatedUserList",
+    "PasswordChangeRequest",
+    "PasswordResetConfirmRequest",
+    "PasswordResetRequest",
+    "PatchedProfileRequest",
+    "PatchedUserRequest",
+    "Problem",
+    "Profile",
+    "RefreshTokenRequest",
+    "RegistrationRequest",
+    "Session",
+    "SessionKindEnum",
+    "TokenPair",
+    "TokenVerifyRequest",
+    "User",
+    "UserCreate",
+    "UserCreateRequest",
+    "UserRequest",
+    "ValidationProblem",
+}
+PUBLIC_OPERATIONS = {
+    "POST auth/register/",
+    "POST auth/token/",
+    "POST auth/token/refresh/",
+    "POST auth/token/verify/",
+    "POST auth/logout/",
+    "POST auth/email/verify/",
+    "POST auth/password/reset/",
+    "POST auth/password/reset/confirm/",
+}
+
+
+def test_operation_ids_and_component_names_stay_as_clients_know_them(schema):
+    operation_ids = [operation["operationId"] for _name, operation in operations(schema)]
+    components = set(schema["components"]["schemas"])
+
+    assert set(operation_ids) >= STABLE_OPERATION_IDS
+    assert len(operation_ids) == len(set(operation_ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in operation_ids), operation_ids
+    assert components >= STABLE_COMPONENTS
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*", name) for name in components), components
+    assert not [name for name in components if name.endswith("RequestRequest")]
+
+
+def test_every_request_body_is_json_only(schema):
+    bodies = {
+        name: set(operation["requestBody"]["content"])
+        for name, operation in operations(schema)
+        if "requestBody" in operation
+    }
+
+    assert bodies
+    assert {name: {"application/json"} for name in bodies} == bodies
+
+
+def test_public_operations_ask_for_no_credentials_and_the_others_for_a_bearer_token(schema):
+    security = {name: operation.get("security") for name, operation in operations(schema)}
+
+    for name in PUBLIC_OPERATIONS:
+        assert security[name] == [], name
+    for name, requirement in security.items():
+        if name not in PUBLIC_OPERATIONS and requirement != []:
+            assert {"jwtAuth": []} in requirement, name
+            assert {} not in requirement, name

@@ -8,7 +8,6 @@ class EmailChangeAdmin(admin.ModelAdmin):
     """Read-only: changes happen through the links, never by editing a row."""
 
     list_display = ("user", "old_email", "new_email", "requested_at", "confirmed_at", "reverted_at")
-    exclude = ("confirm_digest", "revert_digest")
     search_fields = ("=old_email", "=new_email")
 
     def has_add_permission(self, request):

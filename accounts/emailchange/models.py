@@ -11,9 +11,6 @@ class EmailChange(models.Model):
     )
     old_email = models.EmailField(max_length=254)
     new_email = models.EmailField(max_length=254)
-    # SHA-256 of the emailed tokens: a leaked table row confirms or reverts nothing.
-    confirm_digest = models.CharField(max_length=64, unique=True)
-    revert_digest = models.CharField(max_length=64, unique=True)
     requested_at = models.DateTimeField(auto_now_add=True)
     confirm_by = models.DateTimeField()
     revert_by = models.DateTimeField()

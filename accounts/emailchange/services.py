@@ -8,12 +8,12 @@ undo it.
    address comes back, every session and token ends, and the password becomes unusable: the
    owner sets a new one through the reset link mailed to the restored address.
 
-Tokens are 256-bit random, stored as SHA-256 digests, single use, and expire (confirm: the
-`PASSWORD_RESET_TIMEOUT`; revert: `EMAIL_CHANGE_REVERT_DAYS`).
+The links' tokens are the change id signed with the secret key (accounts.emailchange.links), so
+neither the row nor the mail queue holds anything that confirms or reverts; a token is single use
+and expires by the row's state (confirm: `PASSWORD_RESET_TIMEOUT`; revert:
+`EMAIL_CHANGE_REVERT_DAYS`). Both mails are background tasks queued in the request's transaction.
 """
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,17 +25,13 @@ from accounts import emails as account_emails
 from accounts import login_gate
 from accounts.audit.events import record
 from accounts.audit.models import EventType
-from accounts.emailchange import emails
+from accounts.emailchange import links
 from accounts.emailchange.models import EmailChange
 from accounts.models import User
 from accounts.services import EMAIL_TAKEN, INVALID_LINK, WRONG_PASSWORD
 from accounts.tokens import revoke_all_refresh_tokens
 
 SAME_EMAIL = "This is already your email address."
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def email_change_request(
@@ -52,7 +48,6 @@ def email_change_request(
         raise ValidationError({"new_email": [SAME_EMAIL]})
     if User.objects.with_email(new_email).exists():
         raise ValidationError({"new_email": [EMAIL_TAKEN]})
-    confirm_token, revert_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
         stored = User.objects.select_for_update().get(pk=user.pk)
@@ -62,8 +57,6 @@ def email_change_request(
             user=stored,
             old_email=stored.email,
             new_email=new_email,
-            confirm_digest=_digest(confirm_token),
-            revert_digest=_digest(revert_token),
             confirm_by=now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
             revert_by=now + timedelta(days=settings.EMAIL_CHANGE_REVERT_DAYS),
         )
@@ -73,8 +66,14 @@ def email_change_request(
             client=client,
             data={"old_email": stored.email, "new_email": new_email},
         )
-        emails.send_confirmation(change, confirm_token)
-        emails.send_notice(change, revert_token)
+        # To the new address: only its link. To the old one (still the user's email): the notice
+        # with the revert link.
+        account_emails.send_email_change_mail(
+            "email_change_confirm", stored, to=new_email, change_id=change.pk
+        )
+        account_emails.send_email_change_mail(
+            "email_change_notice", stored, to=stored.email, change_id=change.pk
+        )
     return change
 
 
@@ -84,21 +83,17 @@ def _pending(user):
     )
 
 
-def _change_for(field, token):
-    if not isinstance(token, str) or not token:
+def _change_for(purpose, token):
+    change_id = links.change_id_from(token, purpose)
+    if change_id is None:
         return None
-    return (
-        EmailChange.objects.select_for_update()
-        .select_related("user")
-        .filter(**{field: _digest(token)})
-        .first()
-    )
+    return EmailChange.objects.select_for_update().filter(pk=change_id).first()
 
 
 @transaction.atomic
 def email_change_confirm(*, token: str) -> User:
     """The new address confirms: it becomes the user's verified email. Single use."""
-    change = _change_for("confirm_digest", token)
+    change = _change_for("confirm", token)
     now = timezone.now()
     if (
         change is None
@@ -132,7 +127,7 @@ def email_change_confirm(*, token: str) -> User:
 def email_change_revert(*, token: str) -> User:
     """The old address says "not me": its email comes back (if the change went through), every
     session and token ends, and the password is unusable until a reset. Single use."""
-    change = _change_for("revert_digest", token)
+    change = _change_for("revert", token)
     now = timezone.now()
     if change is None or change.reverted_at or change.revert_by < now:
         raise ValidationError({"token": [INVALID_LINK]})
@@ -156,5 +151,5 @@ def email_change_revert(*, token: str) -> User:
         user=user,
         data={"restored_email": user.email, "was_confirmed": change.confirmed_at is not None},
     )
-    transaction.on_commit(lambda: account_emails.send_password_reset_email(user))
+    account_emails.send_password_reset_email(user)
     return user

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from accounts import login_gate
 from accounts.audit.models import SecurityEvent
+from accounts.background.tests.conftest import run_worker
 from accounts.emailchange import services
 from accounts.emailchange.models import EmailChange
 from accounts.models import User
@@ -65,13 +66,19 @@ def text_of(message):
 
 
 def token_in(message, kind):
-    match = re.search(rf"/accounts/email/change/{kind}/([A-Za-z0-9_-]+)/", text_of(message))
+    match = re.search(rf"/accounts/email/change/{kind}/([A-Za-z0-9_:-]+)/", text_of(message))
     assert match, text_of(message)
     return match[1]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_whole_flow_through_a_real_smtp_server(smtp):
+@pytest.fixture
+def database_queue(settings):
+    """Tasks go to the database queue (the production setting); `run_worker()` runs them."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.mark.django_db
+def test_the_whole_flow_through_a_real_smtp_server(smtp, database_queue):
     user = UserFactory(password=PASSWORD, first_name="Mallory-typed-this", email_verified=True)
     old = user.email
     client = bearer_client(user)
@@ -79,6 +86,8 @@ def test_the_whole_flow_through_a_real_smtp_server(smtp):
     assert response.status_code == 202
     user.refresh_from_db()
     assert user.email == old  # nothing changes until the new address confirms
+    assert smtp.messages == []  # the mails are tasks: the request sent nothing itself
+    run_worker()
 
     (confirm_mail,) = smtp.to(NEW)
     (notice,) = smtp.to(old)
@@ -93,6 +102,7 @@ def test_the_whole_flow_through_a_real_smtp_server(smtp):
 
     # The old address says "not me": it comes back, every session ends, a reset is needed.
     assert client.post(REVERT, {"token": revert}).status_code == 204
+    run_worker()
     user.refresh_from_db()
     assert user.email == old and not user.has_usable_password()
     assert client.get("/api/v1/users/me/").status_code == 401
@@ -125,7 +135,7 @@ def tokens_from(mailoutbox):
     confirm = revert = None
     for message in mailoutbox:
         found = re.search(
-            r"/accounts/email/change/(confirm|revert)/([A-Za-z0-9_-]+)/", message.body
+            r"/accounts/email/change/(confirm|revert)/([A-Za-z0-9_:-]+)/", message.body
         )
         if found and found[1] == "confirm":
             confirm = found[2]
@@ -134,10 +144,8 @@ def tokens_from(mailoutbox):
     return confirm, revert
 
 
-def test_a_wrong_password_changes_nothing_and_counts_as_a_failure(
-    user, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.ValidationError):
+def test_a_wrong_password_changes_nothing_and_counts_as_a_failure(user, mailoutbox):
+    with pytest.raises(services.ValidationError):
         request_change(user, password="not-the-password")
     assert mailoutbox == [] and not EmailChange.objects.exists()
     assert SecurityEvent.objects.get().type == "login_failed"
@@ -154,24 +162,16 @@ def test_a_taken_or_same_address_is_refused(user, taken):
     assert "new_email" in same_error.value.message_dict
 
 
-def test_no_mail_and_no_event_when_the_request_rolls_back(
-    user, mailoutbox, django_capture_on_commit_callbacks
-):
-    with (
-        django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
+def test_no_mail_and_no_event_when_the_request_rolls_back(user, mailoutbox, database_queue):
+    with pytest.raises(RuntimeError), transaction.atomic():
         request_change(user)
         raise RuntimeError
+    run_worker()
     assert mailoutbox == [] and not SecurityEvent.objects.exists()
 
 
-def test_the_confirm_link_expires(user, mailoutbox, django_capture_on_commit_callbacks):
-    with (
-        time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+def test_the_confirm_link_expires(user, mailoutbox):
+    with time_machine.travel(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), tick=False):
         request_change(user)
     confirm, _ = tokens_from(mailoutbox)
     with (
@@ -183,39 +183,30 @@ def test_the_confirm_link_expires(user, mailoutbox, django_capture_on_commit_cal
     assert user.email != NEW
 
 
-def test_a_newer_request_voids_the_older_link(user, mailoutbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        request_change(user)
+def test_a_newer_request_voids_the_older_link(user, mailoutbox):
+    request_change(user)
     first_confirm, _ = tokens_from(mailoutbox)
     mailoutbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        request_change(user, new_email="second@example.org")
+    request_change(user, new_email="second@example.org")
     with pytest.raises(services.ValidationError):
         services.email_change_confirm(token=first_confirm)
     second_confirm, _ = tokens_from(mailoutbox)
     assert services.email_change_confirm(token=second_confirm).email == "second@example.org"
 
 
-def test_reverting_before_the_confirmation_kills_the_confirm_link(
-    user, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_reverting_before_the_confirmation_kills_the_confirm_link(user, mailoutbox):
     old = user.email
-    with django_capture_on_commit_callbacks(execute=True):
-        request_change(user)
+    request_change(user)
     confirm, revert = tokens_from(mailoutbox)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.email_change_revert(token=revert)
+    services.email_change_revert(token=revert)
     with pytest.raises(services.ValidationError):
         services.email_change_confirm(token=confirm)
     user.refresh_from_db()
     assert user.email == old and not user.has_usable_password()
 
 
-def test_the_address_taken_meanwhile_is_refused_at_confirmation(
-    user, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        request_change(user)
+def test_the_address_taken_meanwhile_is_refused_at_confirmation(user, mailoutbox):
+    request_change(user)
     UserFactory(email=NEW.upper())
     confirm, _ = tokens_from(mailoutbox)
     with pytest.raises(services.ValidationError):
@@ -238,11 +229,8 @@ def test_the_request_needs_authentication_and_valid_input(api_client, auth_clien
     assert auth_client.post(url, {"new_email": NEW, "password": "wrong"}).status_code == 400
 
 
-def test_the_pages_change_nothing_on_get_and_confirm_on_post(
-    user, mailoutbox, django_capture_on_commit_callbacks, client
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        request_change(user)
+def test_the_pages_change_nothing_on_get_and_confirm_on_post(user, mailoutbox, client):
+    request_change(user)
     confirm, _ = tokens_from(mailoutbox)
     page = f"/accounts/email/change/confirm/{confirm}/"
     assert client.get(page).status_code == 200
@@ -252,3 +240,15 @@ def test_the_pages_change_nothing_on_get_and_confirm_on_post(
     user.refresh_from_db()
     assert user.email == NEW
     assert client.post(page).status_code == 400
+
+
+def test_a_link_works_only_for_its_own_purpose_and_change(user, mailoutbox):
+    request_change(user)
+    confirm, revert = tokens_from(mailoutbox)
+    change_id = confirm.split(":")[0]
+    for forged in (revert, f"{int(change_id) + 1}:{confirm.split(':')[1]}", change_id):
+        with pytest.raises(services.ValidationError):
+            services.email_change_confirm(token=forged)
+    with pytest.raises(services.ValidationError):
+        services.email_change_revert(token=confirm)
+    assert services.email_change_confirm(token=confirm).email == NEW

@@ -1,5 +1,7 @@
 """Webhooks: staff register endpoints; every security event they subscribe to is written to an
-outbox in the event's own transaction and delivered by a worker (`manage.py deliver_webhooks`),
+outbox in the event's own transaction and delivered by the background queue's worker (a
+`deliver_webhooks` task queued in that same transaction; `manage.py deliver_webhooks` is a
+standalone worker and sweeper),
 signed per Standard Webhooks, retried with backoff for more than a day, at least once, each
 message with a stable `webhook-id` so receivers can drop duplicates.
 """
@@ -123,11 +125,20 @@ def enqueue(event) -> None:
         )
         for endpoint in endpoints
     )
-    transaction.on_commit(_wake_worker)
+    wake_worker()
 
 
-def _wake_worker():
-    """Hook for a background queue; the `deliver_webhooks` worker polls meanwhile."""
+def wake_worker(at=None):
+    """Queue the delivery task (now, or `at` for a retry). On the database queue the task row is
+    written in the caller's transaction, so a committed event never lacks its wake-up. A queue
+    that runs tasks at once (tests, `make run`) runs it after the commit instead, never inside
+    the request's transaction; it cannot defer, so retries there wait for `deliver_webhooks`."""
+    from accounts.webhooks.tasks import deliver_webhooks
+
+    if deliver_webhooks.get_backend().supports_defer:
+        (deliver_webhooks.using(run_after=at) if at else deliver_webhooks).enqueue()
+    elif at is None:
+        transaction.on_commit(deliver_webhooks.enqueue)
 
 
 def _claim(now):
@@ -142,6 +153,8 @@ def _claim(now):
         WebhookDelivery.objects.filter(id__in=due).update(
             next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
         )
+        if due:  # should this worker die mid-send, the claimed rows are tried again after it
+            wake_worker(at=now + timedelta(seconds=CLAIM_SECONDS + 1))
     return WebhookDelivery.objects.filter(id__in=due).select_related("endpoint").order_by("id")
 
 
@@ -198,4 +211,7 @@ def attempt(delivery: WebhookDelivery) -> None:
     else:
         delay = RETRY_DELAYS[delivery.attempts - 1]
         delivery.next_attempt_at = now + timedelta(seconds=delay)
-    delivery.save()
+    with transaction.atomic():
+        delivery.save()
+        if delivery.next_attempt_at:
+            wake_worker(at=delivery.next_attempt_at)

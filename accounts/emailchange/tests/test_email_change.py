@@ -77,7 +77,7 @@ def database_queue(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the library's worker closes its connections
 def test_the_whole_flow_through_a_real_smtp_server(smtp, database_queue):
     user = UserFactory(password=PASSWORD, first_name="Mallory-typed-this", email_verified=True)
     old = user.email
@@ -162,6 +162,7 @@ def test_a_taken_or_same_address_is_refused(user, taken):
     assert "new_email" in same_error.value.message_dict
 
 
+@pytest.mark.django_db(transaction=True)  # the library's worker closes its connections
 def test_no_mail_and_no_event_when_the_request_rolls_back(user, mailoutbox, database_queue):
     with pytest.raises(RuntimeError), transaction.atomic():
         request_change(user)

@@ -237,3 +237,27 @@ def test_the_payload_is_the_event(staff_client, user, receiver):
     payload = WebhookDelivery.objects.get().payload
     assert payload["type"] == "login_succeeded"
     assert payload["data"]["id"] == event.id and payload["data"]["ip_address"] == "203.0.113.8"
+
+
+@pytest.mark.django_db(transaction=True)  # the library's worker closes its connections
+def test_the_background_queue_delivers_and_retries(staff_client, user, receiver, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from accounts.background.tests.conftest import run_worker
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    endpoint = register(staff_client, receiver.url)
+    receiver.secret = endpoint["secret"]
+    services.login(email=user.email, password=PASSWORD, client=CLIENT)
+    # The wake-up task is queued with the event, in its transaction.
+    assert DBTaskResult.objects.filter(task_path__endswith="deliver_webhooks").count() == 1
+    run_worker()  # the receiver is down: the attempt fails and a retry task is deferred
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    retry = DBTaskResult.objects.filter(run_after__gte=delivery.next_attempt_at)
+    assert retry.exists()
+    receiver.start()
+    with time_machine.travel(delivery.next_attempt_at + dt.timedelta(seconds=90)):
+        run_worker()
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and len(receiver.received) == 1

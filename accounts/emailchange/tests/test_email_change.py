@@ -253,3 +253,15 @@ def test_a_link_works_only_for_its_own_purpose_and_change(user, mailoutbox):
     with pytest.raises(services.ValidationError):
         services.email_change_revert(token=confirm)
     assert services.email_change_confirm(token=confirm).email == NEW
+
+
+def test_a_staff_change_of_the_email_tells_the_old_address(user, staff_client, mailoutbox):
+    old = user.email
+    response = staff_client.patch(
+        f"/api/v1/users/{user.pk}/", {"email": "moved@example.org"}, format="json"
+    )
+    assert response.status_code == 200
+    notices = [m for m in mailoutbox if m.to == [old]]
+    assert len(notices) == 1 and "moved@example.org" not in notices[0].to
+    event = SecurityEvent.objects.get(type="email_changed")
+    assert event.data == {"by": "staff", "old_email": old, "new_email": "moved@example.org"}

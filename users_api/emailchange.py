@@ -9,16 +9,16 @@ from rest_framework.views import APIView
 from accounts import login_gate
 from accounts.emailchange import services
 from users_api.auth import PublicView
-from users_api.serializers import PasswordInput
+from users_api.serializers import MailboxField, PasswordInput, TextInput
 
 
 class EmailChangeRequestSerializer(serializers.Serializer):
-    new_email = serializers.EmailField(max_length=254)
+    new_email = MailboxField()
     password = PasswordInput()
 
 
 class EmailChangeTokenSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=200)
+    token = TextInput(max_length=200)
 
 
 class EmailChangeRequestView(APIView):

@@ -43,8 +43,11 @@ def email_change_request(
         login_gate.verify_password(client=client, user=user, password=password)
     except login_gate.WrongCredentials:
         raise ValidationError({"password": [WRONG_PASSWORD]}) from None
-    new_email = User.objects.normalize_email(new_email)
-    if new_email.lower() == user.email.lower():
+    try:
+        new_email = User.objects.normalize_email(new_email)
+    except ValidationError as exc:
+        raise ValidationError({"new_email": exc.messages}) from None
+    if new_email == User.objects.normalize_email(user.email):
         raise ValidationError({"new_email": [SAME_EMAIL]})
     if User.objects.with_email(new_email).exists():
         raise ValidationError({"new_email": [EMAIL_TAKEN]})
@@ -107,10 +110,10 @@ def email_change_confirm(*, token: str) -> User:
     if not user.is_active or user.email != change.old_email:
         # The account moved on since the request (closed, or staff changed its address).
         raise ValidationError({"token": [INVALID_LINK]})
-    user.email, user.email_verified = change.new_email, True
+    user.email, user.email_verified, user.email_verified_at = change.new_email, True, now
     try:
         with transaction.atomic():
-            user.save(update_fields=["email", "email_verified"])
+            user.save(update_fields=["email", "email_verified", "email_verified_at"])
     except IntegrityError as exc:
         raise ValidationError({"token": [EMAIL_TAKEN]}) from exc
     change.confirmed_at = now
@@ -134,8 +137,8 @@ def email_change_revert(*, token: str) -> User:
     user = User.objects.select_for_update().get(pk=change.user_id)
     fields = ["password"]
     if change.confirmed_at and user.email == change.new_email:
-        user.email, user.email_verified = change.old_email, True
-        fields += ["email", "email_verified"]
+        user.email, user.email_verified, user.email_verified_at = change.old_email, True, now
+        fields += ["email", "email_verified", "email_verified_at"]
     user.set_unusable_password()
     try:
         with transaction.atomic():

@@ -59,8 +59,8 @@ def test_patch_me_is_a_fixed_number_of_queries(auth_client, django_assert_num_qu
 def test_login_is_a_fixed_number_of_queries(api_client, user, password, django_assert_num_queries):
     keyring.signing_key()  # the signing keys are read every few seconds, not per request
     # the user, the outstanding refresh token, last_login, the new session, its security event,
-    # the webhook endpoints (for the event's outbox), and the new_sign_in notice's task looking
-    # up its user (tasks run at once in the tests)
+    # the webhook endpoints (for the event's outbox), the new-sign-in notice (one task row in
+    # production; here the task runs in-process and reads the user)
     with django_assert_num_queries(7):
         response = api_client.post(
             "/api/v1/auth/token/", {"email": user.email, "password": password}

@@ -86,10 +86,11 @@ def attempt(
     TooManyAttempts, without calling `check`, past either limit. An exception from `check` (bad
     input, an outage) is not a failure: its charge is given back.
 
-    The gate records the security events of every entry point: `failure_event` for a wrong
-    secret, `login_locked_out` when the account's failures first pass the limit, and
-    `login_succeeded` for a right one when `purpose` is "login". `user` is the account's user
-    when the caller knows it (else it is looked up, on failure only). Call it outside any
+    The gate records the failures of every entry point: `failure_event` for a wrong secret
+    (`data` names the `method` and the `purpose`), and `login_locked_out` when the account's
+    failures first pass the limit. A success is recorded by whoever knows the login is complete
+    (`services.login`, the second factor's step). `user` is the account's user when the caller
+    knows it (else it is looked up, on failure only). Call it outside any
     transaction that a failure would roll back, or the failure's event is lost with it.
     """
     _charge(ratelimit.window("login", ratelimit.digest(client.ip)))
@@ -112,8 +113,6 @@ def attempt(
         raise WrongCredentials
     if charged:
         ratelimit.refund(failures)
-    if purpose == "login":
-        _record("login_succeeded", client, account, user or result, data)
     return result
 
 

@@ -173,6 +173,16 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     return user
 
 
+def changes_privileges(user: User, data: dict) -> bool:
+    """True when `data` would change `user`'s privileges (a sensitive change: recent auth)."""
+    return any(
+        field in data and data[field] != getattr(user, field) for field in ("is_staff",)
+    ) or any(
+        name in data and set(data[name]) != set(getattr(user, name).all())
+        for name in policy.PRIVILEGES - {"is_staff"}
+    )
+
+
 PRIVILEGES = ("is_staff", "is_superuser")
 
 
@@ -238,8 +248,12 @@ def login(*, email: str, password: str, client: login_gate.Client) -> User:
     Raises login_gate.WrongCredentials (wrong password, unknown email and inactive account are
     one answer) or login_gate.TooManyAttempts.
     """
+    from accounts.mfa.services import has_second_factor  # the mfa app builds on this module
+
     user = login_gate.authenticate(client=client, email=email, password=password)
     update_last_login(None, user)
+    if not has_second_factor(user):  # else the login completes with the second factor
+        record(EventType.LOGIN_SUCCEEDED, user=user, client=client, data={"method": "password"})
     return user
 
 

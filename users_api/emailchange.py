@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts import login_gate
 from accounts.emailchange import services
 from users_api.auth import PublicView
+from users_api.permissions import RecentAuthentication
 from users_api.serializers import MailboxField, PasswordInput, TextInput
 
 
@@ -22,7 +23,7 @@ class EmailChangeTokenSerializer(serializers.Serializer):
 
 
 class EmailChangeRequestView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RecentAuthentication]
 
     @extend_schema(request=EmailChangeRequestSerializer, responses={202: None})
     def post(self, request):

@@ -228,3 +228,30 @@ def test_ended_sessions_are_recorded_with_who_ended_them(people):
         (staff, "revoked_by_staff"),
     ]
     assert all(e.user == user for e in ended)
+
+
+def test_second_factor_events_and_a_login_recorded_only_when_complete(people):
+    import pyotp
+
+    from accounts.mfa import services as mfa
+
+    user, staff = people["user"], people["superuser"]
+    with time_machine.travel(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC), tick=False) as clock:
+        secret = mfa.totp_begin(user=user)["secret"]
+        mfa.totp_confirm(user=user, code=pyotp.TOTP(secret).now(), client=CLIENT)
+        clock.shift(dt.timedelta(seconds=60))
+        services.login(email=user.email, password=PASSWORD, client=CLIENT)
+        assert not SecurityEvent.objects.filter(type="login_succeeded").exists()  # not yet
+        token = mfa.pending_login_start(user=user)
+        with pytest.raises(login_gate.WrongCredentials):
+            mfa.second_factor_login(mfa_token=token, client=CLIENT, code="000000")
+        mfa.second_factor_login(mfa_token=token, client=CLIENT, code=pyotp.TOTP(secret).now())
+        mfa.second_factors_reset(actor=staff, user=user)
+    events = list(SecurityEvent.objects.filter(user=user).order_by("id"))
+    assert [(e.type, e.data.get("kind") or e.data.get("method")) for e in events] == [
+        ("second_factor_added", "totp"),
+        ("mfa_failed", "code"),
+        ("login_succeeded", "pwd+otp"),
+        ("second_factor_removed", "all"),
+    ]
+    assert events[-1].actor == staff

@@ -265,3 +265,14 @@ def test_a_staff_change_of_the_email_tells_the_old_address(user, staff_client, m
     assert len(notices) == 1 and "moved@example.org" not in notices[0].to
     event = SecurityEvent.objects.get(type="email_changed")
     assert event.data == {"by": "staff", "old_email": old, "new_email": "moved@example.org"}
+
+
+def test_the_request_needs_a_recent_login(user, mailoutbox):
+    from users_api.tests.test_mfa import stale_client
+
+    response = stale_client(user).post(
+        "/api/v1/users/me/email/", {"new_email": NEW, "password": PASSWORD}
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "reauthentication_required"
+    assert not EmailChange.objects.exists() and mailoutbox == []

@@ -75,6 +75,8 @@ class GatedLoginForm(AuthenticationForm):
             except login_gate.WrongCredentials:
                 raise self.get_invalid_login_error() from None
             self.confirm_login_allowed(self.user_cache)
+            # The browser session opened by this login may tell the user of a new device.
+            self.request.password_login = True
         return self.cleaned_data
 
 

@@ -1,6 +1,6 @@
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
-from django.db import connections, models
+from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Lower, Upper
 from django.utils import timezone
@@ -93,7 +93,14 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         user = self.model(email=self.normalize_email(email), **extra_fields)
         user.set_password(password)
         user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
-        user.save(using=self._db)
+        try:
+            with transaction.atomic(using=self._db):
+                user.save(using=self._db)
+        except IntegrityError as exc:
+            # The unique index decides (createsuperuser checks only `unique=True` fields itself).
+            raise ValidationError(
+                {"email": ["A user with this email already exists."]}, code="unique"
+            ) from exc
         return user
 
     def create_user(self, email, password=None, **extra_fields):

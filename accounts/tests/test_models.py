@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from accounts.models import User
@@ -22,8 +23,10 @@ def test_create_user_normalises_the_domain_and_hashes_the_password():
 def test_the_database_refuses_the_same_email_in_another_case():
     User.objects.create_user(email="ada@example.com", password="x")
 
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ValidationError) as refused:
         User.objects.create_user(email="ADA@example.COM", password="x")
+
+    assert isinstance(refused.value.__cause__, IntegrityError)  # the unique index decided
 
 
 @pytest.mark.django_db

@@ -67,6 +67,31 @@ def test_concurrent_registrations_of_one_email_create_one_user(deployment, ports
     assert rows == [(1,)]
 
 
+def test_concurrent_registrations_of_spellings_of_one_mailbox_create_one_user(deployment, ports):
+    name = f"racer-{secrets.token_hex(4)}"
+    fullwidth_e = "\uff45"
+    spellings = [
+        f"{name}@strasse.example",
+        f"{name.upper()}@stra\u00dfe.example",
+        f"{name}@xn--strae-oqa.example",
+        f"{name}@STRASSE.{fullwidth_e}xample",
+    ]
+    body = {"password": PASSWORD}
+
+    replies = race(
+        ports,
+        [
+            ("POST", "/api/v1/auth/register/", {**body, "email": spellings[i % 4]})
+            for i in range(40)
+        ],
+    )
+
+    assert statuses(replies).count(201) == 1, statuses(replies)
+    assert set(statuses(replies)) <= {201, 400, 409}, statuses(replies)
+    rows = deployment.query("SELECT email FROM accounts_user WHERE email LIKE %s", [f"{name}@%"])
+    assert rows == [(f"{name}@strasse.example",)]
+
+
 def test_concurrent_refreshes_of_one_token_have_one_winner(deployment, ports):
     email, tokens = register_and_login(ports[0])
     refresh = ("POST", "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})

@@ -140,3 +140,23 @@ def test_failed_logins_under_many_spellings_lock_one_account(api_client):
 
     assert codes == [401] * 10
     assert login(api_client, "victim@strasse.example").status_code == 429
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_no_spelling_registers_a_second_account(api_client, settings, data):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "register": "1000/hour"}
+    settings.THROTTLE_RATES["register_email"] = "1000/hour"
+    User.objects.filter(email="victim@strasse.example").delete()
+    UserFactory(email="victim@strasse.example")
+    local = data.draw(spelling_of("victim"))
+    domain = data.draw(st.sampled_from([f"stra{SHARP_S}e", "strasse", "xn--strae-oqa"]))
+    spelling = f"{local}@{data.draw(spelling_of(domain))}.{data.draw(spelling_of('example'))}"
+    mail.outbox.clear()
+
+    response = register(api_client, spelling)
+
+    assert response.status_code == 400, spelling
+    assert User.objects.count() == 1 and mail.outbox == []

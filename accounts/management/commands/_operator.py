@@ -6,11 +6,12 @@ The leading underscore keeps Django from taking this module for a command.
 import argparse
 import time
 
+from django.db import connections
 from django.db.models.functions import Lower
 
 from accounts.models import USER_FIELDS, User
 
-__all__ = ["USER_FIELDS", "Progress", "positive_int", "users_by_email"]
+__all__ = ["USER_FIELDS", "Progress", "analyze_users", "positive_int", "users_by_email"]
 
 LOOKUP_CHUNK = 2000  # emails per `IN (...)`: under SQLite's limit on query parameters
 
@@ -75,3 +76,13 @@ def users_by_email(emails, *, only=None):
             users = users.only(*only)
         found.update((user.email_lower, user) for user in users)
     return found
+
+
+def analyze_users(using="default"):
+    """Refresh the query planner's statistics of the user table (ANALYZE, on PostgreSQL and
+    SQLite) after a bulk load, so the list and search plans fit the new size at once rather than
+    after autovacuum's next round (PostgreSQL) or never (SQLite has no automatic ANALYZE)."""
+    connection = connections[using]
+    table = connection.ops.quote_name(User._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")

@@ -3,6 +3,7 @@ nothing."""
 
 import csv
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,12 @@ from django.db import IntegrityError, transaction
 
 from accounts import policy, services
 from accounts.mailboxes import MAX_INPUT_LENGTH, MIXED_SCRIPTS, normalize_mailbox
-from accounts.management.commands._operator import USER_FIELDS, Progress, users_by_email
+from accounts.management.commands._operator import (
+    USER_FIELDS,
+    Progress,
+    analyze_users,
+    users_by_email,
+)
 from accounts.models import MAX_PASSWORD_LENGTH, User
 
 COLUMNS = (*USER_FIELDS, "password")  # the export's columns, plus a password for new accounts
@@ -70,6 +76,8 @@ class Command(BaseCommand):
                 f"Import of {path} aborted: {count} problem{'s' if count > 1 else ''} listed "
                 "above; nothing was written."
             )
+        if not dry_run and importer.created + importer.updated:
+            analyze_users()
         if dry_run:
             self.stdout.write(
                 f"Dry run of {path}: would create {importer.created:,}, update "
@@ -130,14 +138,19 @@ def _read_csv(handle):
         raise _FileProblems([(reader.line_num, f"not valid CSV: {exc}")]) from exc
 
 
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace (RFC 8259), nothing else
+
+
 def _read_json(handle):
     """A JSON array of objects, each object's line being the line of its opening brace."""
     text, decoder = handle.read(), json.JSONDecoder()
     position, line = 0, 1
 
     def skip_space(start):
+        # A match at `start`, not `text[start:].lstrip()`: that copied the rest of the file on
+        # every call, and made reading quadratic in the number of rows.
         nonlocal line
-        end = len(text) - len(text[start:].lstrip())
+        end = _JSON_SPACE.match(text, start).end()
         line += text.count("\n", start, end)
         return end
 
@@ -164,7 +177,7 @@ def _read_json(handle):
             yield line, record
         line += text.count("\n", position, end)
         position = skip_space(end)
-    if text[position + 1 :].strip():
+    if _JSON_SPACE.match(text, position + 1).end() != len(text):
         raise _FileProblems([(line, "unexpected content after the JSON array")])
 
 

@@ -13,7 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
-from accounts.management.commands._operator import Progress, positive_int, users_by_email
+from accounts.management.commands._operator import (
+    Progress,
+    analyze_users,
+    positive_int,
+    users_by_email,
+)
 from accounts.models import User
 
 TLDS = ("com", "org", "net")  # example.<tld> is reserved for documentation: no mail goes out
@@ -48,6 +53,7 @@ class Command(BaseCommand):
             created += len(batch)
             progress.advance(len(batch))
         progress.close()
+        analyze_users()
         seconds = time.monotonic() - started
         self.stdout.write(f"Created {created:,} users in {seconds:.1f}s.")
 
@@ -68,6 +74,7 @@ class _People:
         first, last = pick.choice(self.first_names), pick.choice(self.last_names)
         joined = self.now - timedelta(seconds=pick.randrange(3 * 365 * 86400))
         seen = pick.random() < 0.7
+        verified = pick.random() < 0.8
         last_login = joined + (self.now - joined) * pick.random() if seen else None
         return User(
             id=uuid.uuid4(),
@@ -75,7 +82,8 @@ class _People:
             first_name=first,
             last_name=last,
             password=password_hash,
-            email_verified=pick.random() < 0.8,
+            email_verified=verified,
+            email_verified_at=joined if verified else None,
             is_active=pick.random() < 0.95,
             date_joined=joined,
             last_login=last_login,

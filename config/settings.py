@@ -10,6 +10,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import csp.constants
 import dj_database_url
 import environ
 from cryptography.fernet import Fernet
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "accounts",
     "accounts.usersessions",
     "accounts.signing",
@@ -94,6 +96,9 @@ MIDDLEWARE = [
     "accounts.usersessions.browser.SessionCheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Hardening: a Content-Security-Policy on every response, no-store on the API's personal data.
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.NoStoreAPIMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -109,6 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -218,6 +224,26 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content-Security-Policy (django-csp) on every response: scripts only from Roster itself or with
+# this response's nonce; no framing, no plugins, no <base>, forms post only to Roster. Styles may be
+# inline: the admin, the browsable API, Swagger UI and ReDoc all set style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.SELF],
+        "script-src": [csp.constants.SELF, csp.constants.NONCE],
+        "style-src": [csp.constants.SELF, csp.constants.UNSAFE_INLINE],
+        "img-src": [csp.constants.SELF, "data:"],
+        "font-src": [csp.constants.SELF, "data:"],
+        "connect-src": [csp.constants.SELF],
+        "object-src": [csp.constants.NONE],
+        "base-uri": [csp.constants.NONE],
+        "form-action": [csp.constants.SELF],
+        "frame-ancestors": [csp.constants.NONE],
+    }
+}
+# Cross-Origin-Opener-Policy on every response, the docs included (SecurityMiddleware sends it).
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
 # How many reverse proxies sit in front; the throttles take the client IP from the socket when 0.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
@@ -276,9 +302,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # JSON in: one body type per operation for generated clients; the browsable API's raw-data
-    # form sends JSON too (issue 16, README "Generated clients").
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON in, and only JSON: one body type per operation for generated clients (the browsable
+    # API's raw-data form sends JSON too; README "Generated clients"), bounded in depth, size,
+    # strings and numbers (users_api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["users_api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "users_api.throttles.AnonThrottle",
         "users_api.throttles.UserThrottle",

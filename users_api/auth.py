@@ -19,6 +19,7 @@ from users_api.serializers import (
     RefreshTokenSerializer,
     RegistrationSerializer,
     TokenPairSerializer,
+    TokenVerifiedSerializer,
     TokenVerifySerializer,
     UserSerializer,
 )
@@ -89,6 +90,7 @@ class TokenObtainView(PublicView):
 
 class TokenRefreshView(PublicView):
     checks_credentials_in_body = True
+    reads_refresh_cookie = True
     throttle_classes = [RefreshThrottle]
 
     @extend_schema(request=RefreshTokenSerializer, responses={200: TokenPairSerializer})
@@ -109,7 +111,7 @@ class TokenRefreshView(PublicView):
 class TokenVerifyView(PublicView):
     checks_credentials_in_body = True
 
-    @extend_schema(request=TokenVerifySerializer, responses={200: dict})
+    @extend_schema(request=TokenVerifySerializer, responses={200: TokenVerifiedSerializer})
     def post(self, request):
         """200 `{}` when Roster would accept the token now, else 401."""
         if not tokens.verify_token(self.validated(TokenVerifySerializer)["token"]):
@@ -119,6 +121,7 @@ class TokenVerifyView(PublicView):
 
 class LogoutView(PublicView):
     checks_credentials_in_body = True
+    reads_refresh_cookie = True
 
     @extend_schema(request=RefreshTokenSerializer, responses={204: None})
     def post(self, request):

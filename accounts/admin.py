@@ -25,6 +25,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts import policy, services
 from accounts.forms import MailboxFormField
+from accounts.mfa.admin import SecondFactorsAdminMixin
 from accounts.models import RefreshTokenReuse, User
 from accounts.policy import Entry
 from accounts.usersessions import services as session_services
@@ -59,7 +60,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SecondFactorsAdminMixin, DjangoUserAdmin):
     """Django's UserAdmin, for an email login."""
 
     form = UserEditForm
@@ -77,7 +78,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = ("is_active", "is_staff", "email_verified", "date_joined")
     search_fields = ("email", "first_name", "last_name")
-    readonly_fields = ("date_joined", "last_login", "email_verified_at")
+    readonly_fields = ("date_joined", "last_login", "email_verified_at", "second_factors")
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -87,6 +88,7 @@ class UserAdmin(DjangoUserAdmin):
         "mark_email_verified",
         "send_password_reset_email",
         "lift_login_lockout",
+        "reset_second_factors",
         "end_sessions",
     )
     inlines = (UserSessionInline,)
@@ -107,6 +109,7 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Permissions", {"classes": ("collapse",), "fields": ("groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Second factors", {"fields": ("second_factors",)}),
     )
     add_fieldsets = (
         (

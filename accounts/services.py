@@ -163,6 +163,16 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     return user
 
 
+def changes_privileges(user: User, data: dict) -> bool:
+    """True when `data` would change `user`'s privileges (a sensitive change: recent auth)."""
+    return any(
+        field in data and data[field] != getattr(user, field) for field in ("is_staff",)
+    ) or any(
+        name in data and set(data[name]) != set(getattr(user, name).all())
+        for name in policy.PRIVILEGES - {"is_staff"}
+    )
+
+
 def user_deactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
     """Deactivate instead of deleting: the row stays, every token stops working at once.
 

@@ -601,6 +601,14 @@ def measure_size(args, size, secret_key, stamp, script_dir):
     hashing = run_python(
         env, "-m", "bench.tasks", "hashing", *staff_args(password), what="Argon2 and login timing"
     )
+    second_factor = run_python(
+        env,
+        "-m",
+        "bench.tasks",
+        "second-factor",
+        *staff_args(password),
+        what="second-factor login timing",
+    )
     inspect_urls = {
         "list, page_size=1": "/api/v1/users/?page_size=1",
         "list, page_size=100": "/api/v1/users/?page_size=100",
@@ -633,6 +641,7 @@ def measure_size(args, size, secret_key, stamp, script_dir):
         "rss": rss,
         "load": load,
         "hashing": hashing,
+        "second_factor": second_factor,
         "inspect": inspected,
     }
 
@@ -752,6 +761,15 @@ def notes(runs):
             f"interleaved in one process): the endpoint adds "
             f"{hashing['login_ms'] - hashing['check_ms']:.0f} ms to the password check"
             + (f"; over HTTP, one connection: p50 {login.p50:.0f} ms." if login else ".")
+        )
+    for run in runs:
+        extra, hashing = run["second_factor"], run["hashing"]
+        lines.append(
+            f"{run['size']:,} users, second factors (medians): the password step of an account "
+            f"with TOTP {extra['password_step_ms']:.0f} ms (a login without one: "
+            f"{hashing['login_ms']:.0f} ms), then auth/mfa/verify/ with a TOTP code "
+            f"{extra['totp_verify_ms']:.1f} ms; a passwordless passkey login (options + "
+            f"assertion) {extra['passkey_login_ms']:.1f} ms."
         )
     for run in runs:
         setup, probe, rss = run["setup"], run["probe"], run["rss"]

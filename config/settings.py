@@ -9,6 +9,7 @@ import re
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import csp.constants
 import dj_database_url
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "accounts",
+    "accounts.mfa",
     "accounts.usersessions",
     "accounts.signing",
     "users_api",
@@ -375,6 +377,18 @@ SPECTACULAR_SETTINGS = {
     # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
     "ENUM_NAME_OVERRIDES": {"SessionKindEnum": "accounts.usersessions.models.UserSession.Kind"},
 }
+
+# --- Second factors and passkeys (accounts.mfa, accounts.reauth) -------------------------------
+
+# Sensitive changes need a login or reauthentication this recent (DESIGN.md, "recent auth").
+REAUTH_WINDOW = _duration(env.str("REAUTH_WINDOW", default="10m"))
+# Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, one
+# is derived from SECRET_KEY; see accounts/mfa/crypto.py before rotating SECRET_KEY then.
+MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
+# WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Roster")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[SITE_URL])
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------
 

@@ -24,6 +24,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from config.exceptions import PROBLEM_CONTENT_TYPE
+from users_api.permissions import RecentAuthentication
 
 # Permissions that only ask "is there a user?": failing them is a 401, never a 403.
 AUTHENTICATION_ONLY_PERMISSIONS = (AllowAny, IsAuthenticated)
@@ -62,6 +63,19 @@ class EmptyObjectExtension(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema, direction):
         description = "`{}`: Roster would accept the token now."
         return {"type": "object", "additionalProperties": False, "description": description}
+
+
+class MfaRequiredProblemSerializer(ProblemSerializer):
+    """A 401 problem; with `code: mfa_required` it carries what finishes the login."""
+
+    mfa_token = serializers.CharField(
+        required=False, help_text="With `mfa_required`: single use, valid 5 minutes."
+    )
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "passkey", "recovery_code"]),
+        required=False,
+        help_text="With `mfa_required`: the second factors that can finish the login.",
+    )
 
 
 def _header(description, schema_type="string"):
@@ -136,6 +150,16 @@ class RosterAutoSchema(AutoSchema):
             reasons[401].append("The Authorization header holds a bad token.")
         if getattr(view, "checks_credentials_in_body", False):
             reasons[401].append("The credentials or the token in the body are not valid.")
+        if self._requires_recent_auth(permissions):
+            reasons[401].append(
+                "`code: reauthentication_required`: the login is older than REAUTH_WINDOW; "
+                "call `auth/reauthenticate/` first."
+            )
+        if getattr(view, "may_answer_mfa_required", False):
+            reasons[401].append(
+                "`code: mfa_required`: the password is right but a second factor is on; the "
+                "body carries `mfa_token` and `methods` for `auth/mfa/verify/`."
+            )
         if any(not isinstance(p, AUTHENTICATION_ONLY_PERMISSIONS) for p in permissions):
             reasons[403].append("Only staff can do this.")
         if getattr(view, "reads_refresh_cookie", False):
@@ -155,8 +179,18 @@ class RosterAutoSchema(AutoSchema):
         reasons[503].append("The database cannot be reached; see `Retry-After`.")
         return reasons
 
+    def _requires_recent_auth(self, permissions):
+        if self.method in UNSAFE_METHODS and any(
+            isinstance(permission, RecentAuthentication) for permission in permissions
+        ):
+            return True
+        operation = (self.method, getattr(self.view, "action", None))
+        return operation in getattr(self.view, "recent_auth_operations", ())
+
     def _problem_response(self, status, reasons):
         serializer = ValidationProblemSerializer if status == 400 else ProblemSerializer
+        if status == 401 and getattr(self.view, "may_answer_mfa_required", False):
+            serializer = MfaRequiredProblemSerializer
         response = {
             "description": " ".join([f"{HTTPStatus(status).phrase}.", *reasons]),
             "content": {

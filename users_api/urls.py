@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from users_api import auth, index, sessions
+from users_api import auth, index, mfa, sessions
 from users_api.views import CANONICAL_UUID, UserViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -35,6 +35,31 @@ auth_patterns = [
         auth.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    # Second factors and passkeys (users_api/mfa.py)
+    path("mfa/", mfa.MfaOverviewView.as_view(), name="mfa"),
+    path("mfa/totp/", mfa.TOTPView.as_view(), name="mfa-totp"),
+    path("mfa/totp/confirm/", mfa.TOTPConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("mfa/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="mfa-recovery-codes"),
+    path("mfa/verify/", mfa.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("passkeys/", mfa.PasskeyListView.as_view(), name="passkeys"),
+    re_path(
+        rf"^passkeys/(?P<passkey_id>{CANONICAL_UUID})/$",
+        mfa.PasskeyDetailView.as_view(),
+        name="passkey",
+    ),
+    path(
+        "passkeys/register/options/",
+        mfa.PasskeyRegistrationOptionsView.as_view(),
+        name="passkey-register-options",
+    ),
+    path("passkeys/register/", mfa.PasskeyRegistrationView.as_view(), name="passkey-register"),
+    path(
+        "passkeys/login/options/",
+        mfa.PasskeyLoginOptionsView.as_view(),
+        name="passkey-login-options",
+    ),
+    path("passkeys/login/", mfa.PasskeyLoginView.as_view(), name="passkey-login"),
+    path("reauthenticate/", mfa.ReauthenticateView.as_view(), name="reauthenticate"),
     # Sessions (accounts.usersessions)
     path("sessions/", sessions.OwnSessionListView.as_view(), name="sessions"),
     path(

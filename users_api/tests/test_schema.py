@@ -69,6 +69,8 @@ def test_every_error_is_documented_as_a_problem(schema):
             if int(status) < 400:
                 continue
             expected = "ValidationProblem" if status == "400" else "Problem"
+            if (name, status) == ("POST auth/token/", "401"):
+                expected = "MfaRequiredProblem"  # a Problem, plus mfa_token and methods
             assert response["content"] == {
                 PROBLEM: {"schema": {"$ref": f"#/components/schemas/{expected}"}}
             }, (name, status)
@@ -114,6 +116,33 @@ def test_docs_pages_load_their_assets_from_roster_not_a_cdn(client, page):
     assert response.status_code == 200
     assert "/static/drf_spectacular_sidecar/" in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "POST auth/mfa/totp/",
+        "DELETE auth/mfa/totp/",
+        "POST auth/mfa/recovery-codes/",
+        "POST auth/passkeys/register/options/",
+        "POST auth/passkeys/register/",
+        "DELETE auth/passkeys/{passkey_id}/",
+        "POST auth/password/change/",
+        "DELETE users/me/",
+        "PATCH users/{id}/",
+    ],
+)
+def test_sensitive_operations_document_reauthentication_required(schema, name):
+    documented = dict(operations(schema))[name]["responses"]["401"]["description"]
+    assert "reauthentication_required" in documented
+
+
+def test_the_token_endpoint_documents_mfa_required_with_its_token(schema):
+    response = dict(operations(schema))["POST auth/token/"]["responses"]["401"]
+    assert "mfa_required" in response["description"]
+    component = schema["components"]["schemas"]["MfaRequiredProblem"]
+    assert {"mfa_token", "methods"} <= set(component["properties"])
+    assert "reauthentication_required" not in response["description"]
 
 
 # Generated clients name their functions and classes after these: renaming one breaks every

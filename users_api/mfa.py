@@ -4,7 +4,6 @@ Changes of second factors and passkeys need recent authentication (RecentAuthent
 code and assertion passes the login gate inside the services.
 """
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
@@ -27,6 +26,8 @@ from users_api.mfa_serializers import (
     RecoveryCodesSerializer,
     TOTPCodeSerializer,
     TOTPEnrolmentSerializer,
+    WebAuthnCreationOptionsSerializer,
+    WebAuthnRequestOptionsSerializer,
 )
 from users_api.permissions import RecentAuthentication
 from users_api.serializers import TokenPairSerializer
@@ -119,7 +120,7 @@ class PasskeyDetailView(APIView):
 class PasskeyRegistrationOptionsView(APIView):
     permission_classes = [IsAuthenticated, RecentAuthentication]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=WebAuthnCreationOptionsSerializer)
     def post(self, request):
         """WebAuthn creation options (`PublicKeyCredentialCreationOptionsJSON`)."""
         return Response(mfa.passkey_registration_options(user=request.user))
@@ -138,7 +139,7 @@ class PasskeyRegistrationView(APIView):
 
 
 class PasskeyLoginOptionsView(PublicView):
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=WebAuthnRequestOptionsSerializer)
     def post(self, request):
         """WebAuthn request options (`PublicKeyCredentialRequestOptionsJSON`): for a passwordless
         login, a passkey as second factor, or a reauthentication."""

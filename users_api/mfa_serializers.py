@@ -110,3 +110,13 @@ class ReauthenticateSerializer(_OneProofSerializer):
         max_length=64, required=False, help_text="A TOTP code or a recovery code."
     )
     credential = WebAuthnCredentialField(required=False, help_text="A passkey assertion.")
+
+
+class WebAuthnCreationOptionsSerializer(serializers.Serializer):
+    """WebAuthn's `PublicKeyCredentialCreationOptionsJSON`, as the browser's
+    `PublicKeyCredential.parseCreationOptionsFromJSON` takes it (documented in users_api.schema)."""
+
+
+class WebAuthnRequestOptionsSerializer(serializers.Serializer):
+    """WebAuthn's `PublicKeyCredentialRequestOptionsJSON`, as the browser's
+    `PublicKeyCredential.parseRequestOptionsFromJSON` takes it (documented in users_api.schema)."""

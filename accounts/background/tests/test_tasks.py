@@ -239,19 +239,14 @@ def test_notice_details_reach_a_verified_address_escaped_in_html(smtp):
 def test_every_notice_renders_text_and_html(notice, smtp):
     user = UserFactory(email="n@example.com", email_verified=True)
     notices.send(
-        user,
-        notice,
-        new_email="new@example.com",
-        kind="passkey",
-        name="Key",
-        ip_address="192.0.2.1",
+        user, notice, new_email="new@example.com", method='passkey "Key"', ip_address="192.0.2.1"
     )
     run_worker()
 
     [message] = smtp.messages
     assert message["Subject"] and "Roster" in body(message) and "<p>" in body(message, "html")
     if notice.startswith("second_factor"):
-        assert 'a passkey named "Key"' in body(message)
+        assert '(passkey "Key")' in body(message)
 
 
 @pytest.mark.parametrize("text", ["\x00", "\ud800"])

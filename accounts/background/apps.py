@@ -9,3 +9,6 @@ class BackgroundConfig(AppConfig):
     label = "background"
     verbose_name = "Background work"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from accounts.background import checks  # noqa: F401 - registers the deploy check

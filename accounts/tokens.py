@@ -64,6 +64,18 @@ def issue_token_pair(user, *, client=None, amr=("pwd",), auth_time=None):
     return _pair(refresh, sid=session.pk, amr=amr, auth_time=auth_time)
 
 
+def reissue_token_pair(user, *, sid, amr):
+    """A new pair in the open session `sid` of `user`, with `auth_time` now (a reauthentication:
+    the session stays the same one). Raises InvalidRefreshToken when that session has ended."""
+    refresh = RefreshToken.for_user(user)
+    used = UserSession.objects.filter(pk=sid, user=user, ended_at__isnull=True).update(
+        last_used_at=timezone.now(), expires_at=_expiry(refresh)
+    )
+    if not used:
+        raise InvalidRefreshToken("The session has ended")
+    return _pair(refresh, sid=sid, amr=amr, auth_time=None)
+
+
 def _pair(refresh, *, sid, amr, auth_time):
     refresh[SID_CLAIM] = str(sid)
     refresh["amr"] = list(amr)

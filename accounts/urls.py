@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from accounts.mfa import urls as mfa_urls
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,4 +11,5 @@ urlpatterns = [
         name="password-reset-confirm",
     ),
     path("email/verify/<str:uidb64>/<str:token>/", views.email_verify, name="email-verify"),
+    *mfa_urls.urlpatterns,  # login/verify/, security/
 ]

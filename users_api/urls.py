@@ -1,10 +1,16 @@
 """The /api/v1/ URL map."""
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.routers import DefaultRouter
 
-from users_api import auth, index, sessions
+from users_api import auth, index, mfa, sessions
 from users_api.views import CANONICAL_UUID, UserViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -29,6 +35,31 @@ auth_patterns = [
         auth.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    # Second factors and passkeys (users_api/mfa.py)
+    path("mfa/", mfa.MfaOverviewView.as_view(), name="mfa"),
+    path("mfa/totp/", mfa.TOTPView.as_view(), name="mfa-totp"),
+    path("mfa/totp/confirm/", mfa.TOTPConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("mfa/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="mfa-recovery-codes"),
+    path("mfa/verify/", mfa.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("passkeys/", mfa.PasskeyListView.as_view(), name="passkeys"),
+    re_path(
+        rf"^passkeys/(?P<passkey_id>{CANONICAL_UUID})/$",
+        mfa.PasskeyDetailView.as_view(),
+        name="passkey",
+    ),
+    path(
+        "passkeys/register/options/",
+        mfa.PasskeyRegistrationOptionsView.as_view(),
+        name="passkey-register-options",
+    ),
+    path("passkeys/register/", mfa.PasskeyRegistrationView.as_view(), name="passkey-register"),
+    path(
+        "passkeys/login/options/",
+        mfa.PasskeyLoginOptionsView.as_view(),
+        name="passkey-login-options",
+    ),
+    path("passkeys/login/", mfa.PasskeyLoginView.as_view(), name="passkey-login"),
+    path("reauthenticate/", mfa.ReauthenticateView.as_view(), name="reauthenticate"),
     # Sessions (accounts.usersessions)
     path("sessions/", sessions.OwnSessionListView.as_view(), name="sessions"),
     path(
@@ -52,7 +83,15 @@ urlpatterns = [
         name="user-sessions",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The split view serves Swagger UI's init script at `docs/?script`: no inline script (CSP).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # ReDoc runs its search in a worker it makes from a blob: URL (only its own page may).
+    path(
+        "redoc/",
+        csp_update({"worker-src": [SELF, "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api:schema")
+        ),
+        name="redoc",
+    ),
     path("", include(router.urls)),
 ]

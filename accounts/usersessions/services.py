@@ -54,7 +54,7 @@ def open_session(
     )
     if notify and client is not None and not login_gate.knows_device(client, user):
         device = session.device or session.user_agent[:200]
-        notices.send(user, "new_sign_in", user_agent=device, ip=session.ip_address or "")
+        notices.send(user, "new_sign_in", device=device, ip_address=session.ip_address or "")
     return session
 
 

@@ -7,8 +7,10 @@ only thing that can order them is the database.
 import re
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pyotp
 import pytest
 
 from config.tests.servers import PASSWORD, call, live, register_and_login
@@ -118,7 +120,11 @@ def test_concurrent_password_reset_confirms_with_one_token_have_one_winner(deplo
     email, _ = register_and_login(ports[0])
     assert call(ports[0], "POST", "/api/v1/auth/password/reset/", {"email": email}).status == 202
     deployment.run_tasks()
-    [message] = [text for text in deployment.emails_to(email) if "/password/reset/" in text]
+    [message] = [
+        text
+        for text in deployment.emails_to(email)
+        if "Subject: Reset your Roster password" in text
+    ]
     uid, token = re.search(r"/accounts/password/reset/([^/\s]+)/([^/\s]+)/", message).groups()
     passwords = [f"new-Passw0rd-{n}-{secrets.token_hex(4)}" for n in range(8)]
     confirm = "/api/v1/auth/password/reset/confirm/"
@@ -147,3 +153,49 @@ def test_concurrent_wrong_passwords_get_no_more_guesses_than_the_failure_limit(p
     replies = race(ports, [guess] * 30)
 
     assert statuses(replies) == [401] * 10 + [429] * 20
+
+
+def _with_totp(ports):
+    """A new user with TOTP on (through the API): (credentials, their TOTP, recovery codes)."""
+    email, tokens = register_and_login(ports[0])
+    access = tokens["access"]
+    secret = call(ports[0], "POST", "/api/v1/auth/mfa/totp/", token=access).json()["secret"]
+    totp = pyotp.TOTP(secret)
+    confirm = {"code": totp.at(time.time() - 30)}  # the previous step: the current one stays new
+    reply = call(ports[1], "POST", "/api/v1/auth/mfa/totp/confirm/", confirm, token=access)
+    assert reply.status == 200
+    return {"email": email, "password": PASSWORD}, totp, reply.json()["recovery_codes"]
+
+
+def _mfa_tokens(ports, credentials, count):
+    replies = [call(ports[n % 2], "POST", "/api/v1/auth/token/", credentials) for n in range(count)]
+    assert {reply.json()["code"] for reply in replies} == {"mfa_required"}
+    return [reply.json()["mfa_token"] for reply in replies]
+
+
+def test_concurrent_second_steps_with_one_totp_code_have_one_winner(ports):
+    credentials, totp, _ = _with_totp(ports)
+    mfa_tokens = _mfa_tokens(ports, credentials, 8)
+    code = totp.now()
+
+    replies = race(
+        ports,
+        [("POST", "/api/v1/auth/mfa/verify/", {"mfa_token": t, "code": code}) for t in mfa_tokens],
+    )
+
+    assert statuses(replies) == [200] + [401] * 7
+
+
+def test_concurrent_second_steps_with_one_mfa_token_have_one_winner(ports):
+    credentials, _, recovery_codes = _with_totp(ports)
+    [mfa_token] = _mfa_tokens(ports, credentials, 1)
+
+    replies = race(
+        ports,
+        [
+            ("POST", "/api/v1/auth/mfa/verify/", {"mfa_token": mfa_token, "code": code})
+            for code in recovery_codes[:8]
+        ],
+    )
+
+    assert statuses(replies) == [200] + [401] * 7

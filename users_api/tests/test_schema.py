@@ -34,25 +34,25 @@ def test_schema_is_openapi_3_and_declares_the_bearer_scheme(schema):
 @pytest.mark.parametrize(
     ("operation_name", "statuses"),
     [
-        ("POST auth/register/", {"201", "400", "415", "429"}),
-        ("POST auth/token/", {"200", "400", "401", "415", "429"}),
-        ("POST auth/token/refresh/", {"200", "400", "401", "403", "415", "429"}),
-        ("POST auth/token/verify/", {"200", "400", "401", "415", "429"}),
-        ("POST auth/logout/", {"204", "400", "401", "403", "415", "429"}),
-        ("POST auth/email/verify/", {"204", "400", "415", "429"}),
+        ("POST auth/register/", {"201", "400", "413", "415", "429"}),
+        ("POST auth/token/", {"200", "400", "401", "413", "415", "429"}),
+        ("POST auth/token/refresh/", {"200", "400", "401", "403", "413", "415", "429"}),
+        ("POST auth/token/verify/", {"200", "400", "401", "413", "415", "429"}),
+        ("POST auth/logout/", {"204", "400", "401", "403", "413", "415", "429"}),
+        ("POST auth/email/verify/", {"204", "400", "413", "415", "429"}),
         ("POST auth/email/resend/", {"202", "401", "403", "429"}),
-        ("POST auth/password/change/", {"204", "400", "401", "403", "415", "429"}),
-        ("POST auth/password/reset/", {"202", "400", "415", "429"}),
-        ("POST auth/password/reset/confirm/", {"204", "400", "415", "429"}),
+        ("POST auth/password/change/", {"204", "400", "401", "403", "413", "415", "429"}),
+        ("POST auth/password/reset/", {"202", "400", "413", "415", "429"}),
+        ("POST auth/password/reset/confirm/", {"204", "400", "413", "415", "429"}),
         ("GET users/", {"200", "400", "401", "403", "404", "429"}),
-        ("POST users/", {"201", "400", "401", "403", "415", "429"}),
+        ("POST users/", {"201", "400", "401", "403", "413", "415", "429"}),
         ("GET users/{id}/", {"200", "401", "404", "429"}),
-        ("PUT users/{id}/", {"200", "400", "401", "403", "404", "415", "429"}),
-        ("PATCH users/{id}/", {"200", "400", "401", "403", "404", "415", "429"}),
+        ("PUT users/{id}/", {"200", "400", "401", "403", "404", "413", "415", "429"}),
+        ("PATCH users/{id}/", {"200", "400", "401", "403", "404", "413", "415", "429"}),
         ("DELETE users/{id}/", {"204", "401", "403", "404", "429"}),
         ("GET users/me/", {"200", "401", "429"}),
-        ("PATCH users/me/", {"200", "400", "401", "403", "415", "429"}),
-        ("DELETE users/me/", {"204", "400", "401", "403", "415", "429"}),
+        ("PATCH users/me/", {"200", "400", "401", "403", "413", "415", "429"}),
+        ("DELETE users/me/", {"204", "400", "401", "403", "413", "415", "429"}),
     ],
 )
 def test_each_operation_documents_exactly_the_statuses_it_can_answer(
@@ -69,6 +69,8 @@ def test_every_error_is_documented_as_a_problem(schema):
             if int(status) < 400:
                 continue
             expected = "ValidationProblem" if status == "400" else "Problem"
+            if (name, status) == ("POST auth/token/", "401"):
+                expected = "MfaRequiredProblem"  # a Problem, plus mfa_token and methods
             assert response["content"] == {
                 PROBLEM: {"schema": {"$ref": f"#/components/schemas/{expected}"}}
             }, (name, status)
@@ -116,6 +118,33 @@ def test_docs_pages_load_their_assets_from_roster_not_a_cdn(client, page):
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "POST auth/mfa/totp/",
+        "DELETE auth/mfa/totp/",
+        "POST auth/mfa/recovery-codes/",
+        "POST auth/passkeys/register/options/",
+        "POST auth/passkeys/register/",
+        "DELETE auth/passkeys/{passkey_id}/",
+        "POST auth/password/change/",
+        "DELETE users/me/",
+        "PATCH users/{id}/",
+    ],
+)
+def test_sensitive_operations_document_reauthentication_required(schema, name):
+    documented = dict(operations(schema))[name]["responses"]["401"]["description"]
+    assert "reauthentication_required" in documented
+
+
+def test_the_token_endpoint_documents_mfa_required_with_its_token(schema):
+    response = dict(operations(schema))["POST auth/token/"]["responses"]["401"]
+    assert "mfa_required" in response["description"]
+    component = schema["components"]["schemas"]["MfaRequiredProblem"]
+    assert {"mfa_token", "methods"} <= set(component["properties"])
+    assert "reauthentication_required" not in response["description"]
+
+
 # Generated clients name their functions and classes after these: renaming one breaks every
 # client built on the schema, so they only ever grow (new operations add names, none change).
 STABLE_OPERATION_IDS = {
@@ -161,6 +190,7 @@ STABLE_COMPONENTS = {
     "Session",
     "SessionKindEnum",
     "TokenPair",
+    "TokenVerified",
     "TokenVerifyRequest",
     "User",
     "UserCreate",
@@ -211,4 +241,16 @@ def test_public_operations_ask_for_no_credentials_and_the_others_for_a_bearer_to
     for name, requirement in security.items():
         if name not in PUBLIC_OPERATIONS and requirement != []:
             assert {"jwtAuth": []} in requirement, name
-            assert {} not in requirement, name
+
+
+def test_every_body_is_a_named_component_so_generators_invent_no_names(schema):
+    def named(body_schema):
+        if body_schema.get("type") == "array":
+            return named(body_schema["items"])
+        return set(body_schema) == {"$ref"}
+
+    for name, operation in operations(schema):
+        bodies = [operation.get("requestBody", {}), *operation["responses"].values()]
+        for body in bodies:
+            for media in body.get("content", {}).values():
+                assert named(media["schema"]), name

@@ -111,7 +111,13 @@ class UserAdmin(SecondFactorsAdminMixin, DjangoUserAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # The API's search: every term in "email first last", on the trigram index in PostgreSQL.
-        return queryset.search(search_term.split()), False
+        try:
+            return queryset.search(search_term.split()), False
+        except ValidationError as exc:
+            # Its limits (terms, length, NUL) as a message over an empty list, not a 500.
+            for message in exc.message_dict["search"]:
+                messages.error(request, message)
+            return queryset.none(), False
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)

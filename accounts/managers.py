@@ -1,10 +1,15 @@
 from django.contrib.auth.base_user import BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Value
 from django.db.models.functions import Concat, Lower, Upper
 
 # From this many rows (by the planner's estimate) an unfiltered count is the estimate itself.
 ESTIMATE_COUNT_FROM = 100_000
+# A search is at most this many terms of this many characters: each term is one more substring
+# scan, so an unbounded search is a cheap way to make the database work.
+MAX_SEARCH_TERMS = 10
+MAX_SEARCH_TERM_LENGTH = 254
 
 
 def search_document():
@@ -35,11 +40,28 @@ class UserQuerySet(models.QuerySet):
         return self.count()
 
     def search(self, terms):
-        """Users matching every term somewhere in their email or names, ignoring case."""
+        """Users matching every term somewhere in their email or names, ignoring case. Too many
+        terms, too long a term or a NUL character raise ValidationError (on `search`)."""
+        check_search_terms(terms)
         queryset = self.alias(search_document=search_document())
         for term in terms:
             queryset = queryset.filter(search_document__contains=term.upper())
         return queryset
+
+
+def check_search_terms(terms):
+    if len(terms) > MAX_SEARCH_TERMS:
+        raise ValidationError(
+            {"search": [f"Search for at most {MAX_SEARCH_TERMS} words at once."]},
+            code="too_many_terms",
+        )
+    if any(len(term) > MAX_SEARCH_TERM_LENGTH for term in terms):
+        raise ValidationError(
+            {"search": [f"Each search word is at most {MAX_SEARCH_TERM_LENGTH} characters."]},
+            code="term_too_long",
+        )
+    if any("\x00" in term for term in terms):
+        raise ValidationError({"search": ["Null characters are not allowed."]}, code="null")
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import csp.constants
 import dj_database_url
 import environ
 from cryptography.fernet import Fernet
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "accounts",
     "accounts.mfa",
     "accounts.usersessions",
@@ -96,6 +98,9 @@ MIDDLEWARE = [
     "accounts.usersessions.browser.SessionCheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Hardening: a Content-Security-Policy on every response, no-store on the API's personal data.
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.NoStoreAPIMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -220,6 +226,26 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content-Security-Policy (django-csp) on every response: scripts only from Roster itself or with
+# this response's nonce; no framing, no plugins, no <base>, forms post only to Roster. Styles may be
+# inline: the admin, the browsable API, Swagger UI and ReDoc all set style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.SELF],
+        "script-src": [csp.constants.SELF, csp.constants.NONCE],
+        "style-src": [csp.constants.SELF, csp.constants.UNSAFE_INLINE],
+        "img-src": [csp.constants.SELF, "data:"],
+        "font-src": [csp.constants.SELF, "data:"],
+        "connect-src": [csp.constants.SELF],
+        "object-src": [csp.constants.NONE],
+        "base-uri": [csp.constants.NONE],
+        "form-action": [csp.constants.SELF],
+        "frame-ancestors": [csp.constants.NONE],
+    }
+}
+# Cross-Origin-Opener-Policy on every response, the docs included (SecurityMiddleware sends it).
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
 # How many reverse proxies sit in front; the throttles take the client IP from the socket when 0.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
@@ -278,9 +304,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # JSON in: one body type per operation for generated clients; the browsable API's raw-data
-    # form sends JSON too (issue 16, README "Generated clients").
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON in, and only JSON: one body type per operation for generated clients (the browsable
+    # API's raw-data form sends JSON too; README "Generated clients"), bounded in depth, size,
+    # strings and numbers (users_api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["users_api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "users_api.throttles.AnonThrottle",
         "users_api.throttles.UserThrottle",
@@ -355,8 +382,8 @@ SPECTACULAR_SETTINGS = {
 
 # Sensitive changes need a login or reauthentication this recent (DESIGN.md, "recent auth").
 REAUTH_WINDOW = _duration(env.str("REAUTH_WINDOW", default="10m"))
-# Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, one
-# is derived from SECRET_KEY; see accounts/mfa/crypto.py before rotating SECRET_KEY then.
+# Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, they
+# are derived from SECRET_KEY and SECRET_KEY_FALLBACKS (accounts/mfa/crypto.py).
 MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
 # WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "localhost")

@@ -3,6 +3,7 @@ for JSON clients and the API)."""
 
 import sys
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -36,6 +37,8 @@ def _error(request, status, template, detail=None, *, headers=None):
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return _error(request, 413, "400.html", "The request body is too large.")
     return _error(request, 400, "400.html", "The request could not be understood.")
 
 

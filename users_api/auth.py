@@ -22,6 +22,7 @@ from users_api.serializers import (
     RefreshTokenSerializer,
     RegistrationSerializer,
     TokenPairSerializer,
+    TokenVerifiedSerializer,
     TokenVerifySerializer,
     UserSerializer,
 )
@@ -130,7 +131,7 @@ class TokenRefreshView(PublicView):
 class TokenVerifyView(PublicView):
     checks_credentials_in_body = True
 
-    @extend_schema(request=TokenVerifySerializer, responses={200: dict})
+    @extend_schema(request=TokenVerifySerializer, responses={200: TokenVerifiedSerializer})
     def post(self, request):
         """200 `{}` when Roster would accept the token now, else 401."""
         if not tokens.verify_token(self.validated(TokenVerifySerializer)["token"]):

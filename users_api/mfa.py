@@ -4,7 +4,6 @@ Changes of second factors and passkeys need recent authentication (RecentAuthent
 code and assertion passes the login gate inside the services.
 """
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
@@ -23,6 +22,8 @@ from users_api.mfa_serializers import (
     PasskeyLoginSerializer,
     PasskeyRegistrationSerializer,
     PasskeySerializer,
+    PublicKeyCredentialCreationOptionsSerializer,
+    PublicKeyCredentialRequestOptionsSerializer,
     ReauthenticateSerializer,
     RecoveryCodesSerializer,
     TOTPCodeSerializer,
@@ -119,7 +120,7 @@ class PasskeyDetailView(APIView):
 class PasskeyRegistrationOptionsView(APIView):
     permission_classes = [IsAuthenticated, RecentAuthentication]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=PublicKeyCredentialCreationOptionsSerializer)
     def post(self, request):
         """WebAuthn creation options (`PublicKeyCredentialCreationOptionsJSON`)."""
         return Response(mfa.passkey_registration_options(user=request.user))
@@ -138,7 +139,7 @@ class PasskeyRegistrationView(APIView):
 
 
 class PasskeyLoginOptionsView(PublicView):
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses=PublicKeyCredentialRequestOptionsSerializer)
     def post(self, request):
         """WebAuthn request options (`PublicKeyCredentialRequestOptionsJSON`): for a passwordless
         login, a passkey as second factor, or a reauthentication."""

@@ -55,6 +55,30 @@ class WebAuthnCredentialField(serializers.DictField):
         return value
 
 
+class PublicKeyCredentialCreationOptionsSerializer(serializers.Serializer):
+    """WebAuthn's `PublicKeyCredentialCreationOptionsJSON`, for `navigator.credentials.create()`
+    (binary members as base64url)."""
+
+    rp = serializers.DictField()
+    user = serializers.DictField()
+    challenge = serializers.CharField()
+    pubKeyCredParams = serializers.ListField(child=serializers.DictField())
+    timeout = serializers.IntegerField()
+    excludeCredentials = serializers.ListField(child=serializers.DictField())
+    authenticatorSelection = serializers.DictField()
+    attestation = serializers.CharField()
+
+
+class PublicKeyCredentialRequestOptionsSerializer(serializers.Serializer):
+    """WebAuthn's `PublicKeyCredentialRequestOptionsJSON`, for `navigator.credentials.get()`."""
+
+    challenge = serializers.CharField()
+    timeout = serializers.IntegerField()
+    rpId = serializers.CharField()
+    allowCredentials = serializers.ListField(child=serializers.DictField())
+    userVerification = serializers.CharField()
+
+
 class PasskeyRegistrationSerializer(serializers.Serializer):
     credential = WebAuthnCredentialField()
     name = serializers.CharField(max_length=100)

@@ -9,15 +9,14 @@
 """
 
 import base64
-import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.utils.functional import cached_property
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -33,8 +32,15 @@ class CountingPaginator(Paginator):
         return self.object_list.count_estimated()
 
 
-class InvalidCursor(NotFound):
-    default_detail = "Invalid cursor."
+MAX_CURSOR_LENGTH = 2_048
+MAX_CURSOR_VALUE_LENGTH = 320
+
+
+class InvalidCursor(ValidationError):
+    """A cursor Roster did not make (or made for another ordering): a 400 on `cursor`."""
+
+    def __init__(self, detail="Invalid cursor."):
+        super().__init__({"cursor": [detail]}, code="invalid_cursor")
 
 
 class UserPagination(PageNumberPagination):
@@ -107,15 +113,21 @@ class UserPagination(PageNumberPagination):
         return replace_query_param(url, self.cursor_query_param, token)
 
     def _decode_cursor(self, raw):
+        if len(raw) > MAX_CURSOR_LENGTH:
+            raise InvalidCursor()
         try:
             padded = raw + "=" * (-len(raw) % 4)
-            payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            if payload["o"] != self.ordering:
+            payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            if not isinstance(payload, dict):
+                raise InvalidCursor()
+            if payload.get("o") != self.ordering:
                 raise InvalidCursor("This cursor belongs to another ordering.")
             first, tiebreak = payload["v"]
             values = [self._typed(self.ordering[0], first), self._typed(self.ordering[1], tiebreak)]
-            return values, bool(payload.get("b"))
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+            return values, payload.get("b") is True
+        # OverflowError: a time zone that pushes year 1 or 9999 out of range when made UTC;
+        # RecursionError: a cursor of nested JSON arrays.
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise InvalidCursor() from exc
 
     @staticmethod
@@ -126,11 +138,17 @@ class UserPagination(PageNumberPagination):
 
     @staticmethod
     def _typed(field, value):
+        """The cursor's value as the column's type: strings a database can store, aware
+        datetimes in UTC, UUIDs; anything else is a ValueError."""
         name = field.lstrip("-")
-        if not isinstance(value, str) or "\x00" in value:
+        if not isinstance(value, str) or "\x00" in value or len(value) > MAX_CURSOR_VALUE_LENGTH:
             raise ValueError("cursor value")
+        value.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError, a ValueError
         if name == "date_joined":
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                raise ValueError("a cursor's time carries its offset")
+            return moment.astimezone(UTC)
         if name == "id":
             return UUID(value)
         return value

@@ -1,10 +1,11 @@
 """The OpenAPI schema: every operation documents each error it can answer, as RFC 9457 problems.
 
 `RosterAutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]) reads the errors off the view, so a new
-view is documented without a decorator: a body or query parameters can be invalid (400), a body
-can have a media type other than JSON (415), authentication can fail (401), a permission or the CSRF
-check can deny (403), a path or a page can be missing (404), the Accept header can ask for what
-Roster does not serve (406), throttles can refuse (429), and the database can be down (503).
+view is documented without a decorator: a body or query parameters can be invalid (400), a body can
+be too large (413) or have a media type other than JSON (415), authentication can fail (401), a
+permission or the CSRF check can deny (403), a path or a page can be missing (404), the Accept
+header can ask for what Roster does not serve (406), throttles can refuse (429), and the database
+can be down (503).
 `config.exceptions` produces exactly these bodies.
 
 Generated clients read names off this schema, so they are kept readable and stable: bodies are
@@ -15,6 +16,7 @@ JSON only (REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]), a request component is nev
 from collections import defaultdict
 from http import HTTPStatus
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
@@ -62,6 +64,18 @@ class MfaRequiredProblemSerializer(ProblemSerializer):
         required=False,
         help_text="With `mfa_required`: the second factors that can finish the login.",
     )
+
+
+class EmptyObjectExtension(OpenApiSerializerExtension):
+    """`TokenVerifiedSerializer` is the empty object `{}`: documented as a component of its own
+    (drf-spectacular drops a component without properties, and generators then invent a name
+    such as `AuthTokenVerifyCreateResponse200`)."""
+
+    target_class = "users_api.serializers.TokenVerifiedSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        description = "`{}`: Roster would accept the token now."
+        return {"type": "object", "additionalProperties": False, "description": description}
 
 
 def _header(description, schema_type="string"):
@@ -126,6 +140,7 @@ class RosterAutoSchema(AutoSchema):
         reasons = defaultdict(list)
         if "requestBody" in operation:
             reasons[400].append("The body is not valid; see `errors`.")
+            reasons[413].append("The body is larger than the server accepts.")
             reasons[415].append("The body's Content-Type is not `application/json`.")
         if any(parameter["in"] == "query" for parameter in parameters):
             reasons[400].append("A query parameter is not valid; see `errors`.")

@@ -1,5 +1,6 @@
 """Serializers: the user shape of DESIGN.md (never a password or a hash) and the auth bodies."""
 
+from django.db import models
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -40,7 +41,24 @@ def user_data(user):
     return user_rows([{field: getattr(user, field) for field in USER_FIELDS}])[0]
 
 
-class PasswordInput(serializers.CharField):
+class TextInput(serializers.CharField):
+    """A string and only a string: DRF's CharField would take `123` or `1.5` as text, so a login
+    with `{"email": 123}` would reach the gate (and answer 401) instead of a 400."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PasswordInput(TextInput):
     """A password as typed: not trimmed, bounded so a 1 MB body is refused before any hashing."""
 
     def __init__(self, **kwargs):
@@ -53,6 +71,12 @@ class PasswordInput(serializers.CharField):
 
 class UserSerializer(serializers.ModelSerializer):
     """A user as staff see and edit it."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: TextInput,
+        models.EmailField: StrictEmailField,
+    }
 
     class Meta:
         model = User
@@ -78,14 +102,14 @@ class ProfileSerializer(UserSerializer):
 
 
 class RegistrationSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = StrictEmailField(max_length=254)
     password = PasswordInput()
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    first_name = TextInput(max_length=150, required=False, allow_blank=True)
+    last_name = TextInput(max_length=150, required=False, allow_blank=True)
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
+    email = TextInput(max_length=254)
     password = PasswordInput()
     refresh_in_cookie = serializers.BooleanField(
         required=False,
@@ -105,7 +129,7 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class RefreshTokenSerializer(serializers.Serializer):
-    refresh = serializers.CharField(
+    refresh = TextInput(
         max_length=4096,
         required=False,
         help_text="Omit it to use the `roster_refresh` cookie; the request must then carry "
@@ -114,12 +138,16 @@ class RefreshTokenSerializer(serializers.Serializer):
 
 
 class TokenVerifySerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=4096)
+    token = TextInput(max_length=4096)
+
+
+class TokenVerifiedSerializer(serializers.Serializer):
+    """`{}`: Roster would accept the token now (a named component for generated clients)."""
 
 
 class EmailVerificationSerializer(serializers.Serializer):
-    uid = serializers.CharField(max_length=64)
-    token = serializers.CharField(max_length=128)
+    uid = TextInput(max_length=64)
+    token = TextInput(max_length=128)
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -128,12 +156,12 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 
 class PasswordResetRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = StrictEmailField(max_length=254)
 
 
 class PasswordResetConfirmSerializer(serializers.Serializer):
-    uid = serializers.CharField(max_length=64)
-    token = serializers.CharField(max_length=128)
+    uid = TextInput(max_length=64)
+    token = TextInput(max_length=128)
     new_password = PasswordInput()
 
 

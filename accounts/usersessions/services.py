@@ -51,7 +51,7 @@ def open_session(
         session_key=session_key,
     )
     if client is not None and not login_gate.knows_device(client, user):
-        notices.send(user, "new_sign_in", device=session.device, ip_address=client.ip)
+        notices.send(user, "new_sign_in", device=session.device, ip=client.ip)
     return session
 
 

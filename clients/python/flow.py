@@ -17,6 +17,7 @@ from roster_client.api.auth import (
     auth_register_create,
     auth_token_create,
     auth_token_refresh_create,
+    auth_token_verify_create,
 )
 from roster_client.api.users import users_me_partial_update, users_me_retrieve
 from roster_client.models import (
@@ -27,6 +28,8 @@ from roster_client.models import (
     RefreshTokenRequest,
     RegistrationRequest,
     TokenPair,
+    TokenVerified,
+    TokenVerifyRequest,
     User,
     ValidationProblem,
 )
@@ -63,6 +66,11 @@ def run(base_url, clients):
 
     login = auth_token_create.sync(client=public, body=LoginRequest(email=email, password=password))
     expect(isinstance(login, TokenPair) and login.access and login.refresh, "log in: TokenPair")
+
+    verified = auth_token_verify_create.sync(
+        client=public, body=TokenVerifyRequest(token=login.access)
+    )
+    expect(isinstance(verified, TokenVerified), "verify the access token: TokenVerified")
 
     me_client = authenticated(login.access)
     me = users_me_retrieve.sync(client=me_client)

@@ -86,11 +86,12 @@ def test_cursor_pages_keep_the_count(staff_client, users, early_cursors):
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJvIjogWyJ4Il19", "%00"])
-def test_a_bad_cursor_is_404_problem(staff_client, cursor):
+def test_a_bad_cursor_is_400_problem(staff_client, cursor):
     response = staff_client.get(f"/api/v1/users/?cursor={cursor}")
 
-    assert response.status_code == 404
+    assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
+    assert "cursor" in response.json()["errors"]
 
 
 def test_a_cursor_of_another_ordering_is_refused(staff_client, users, early_cursors):
@@ -99,7 +100,8 @@ def test_a_cursor_of_another_ordering_is_refused(staff_client, users, early_curs
 
     response = staff_client.get(f"/api/v1/users/?cursor={cursor}&ordering=-email")
 
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json()["errors"]["cursor"] == ["This cursor belongs to another ordering."]
 
 
 def test_nullable_last_login_ordering_keeps_page_links(staff_client, users, early_cursors):

@@ -444,18 +444,22 @@ def test_a_password_change_ends_browser_sessions_too(user):
 
 
 def test_a_login_from_a_new_device_sends_the_new_sign_in_notice(
-    user, caplog, django_capture_on_commit_callbacks
+    user, django_capture_on_commit_callbacks
 ):
-    caplog.set_level("INFO", logger="accounts.notices")
+    user.email_verified = True  # details (device, IP) go only to a proven address
+    user.save()
     device = APIClient(HTTP_USER_AGENT=FIREFOX)
     body = {"email": user.email, "password": PASSWORD}
+
+    def notices():
+        return [m for m in mail.outbox if m.subject == "New sign-in to your Roster account"]
+
     with django_capture_on_commit_callbacks(execute=True):
         assert device.post("/api/v1/auth/token/", body).status_code == 200
-    first = [r for r in caplog.records if "new_sign_in" in r.getMessage()]
-    caplog.clear()
+    first = notices()
     with django_capture_on_commit_callbacks(execute=True):
         assert device.post("/api/v1/auth/token/", body).status_code == 200  # known device now
-    again = [r for r in caplog.records if "new_sign_in" in r.getMessage()]
 
-    assert len(first) == 1 and str(user.pk) in first[0].getMessage()
-    assert again == []
+    assert len(first) == 1 and first[0].to == [user.email]
+    assert "Firefox" in first[0].body and "127.0.0.1" in first[0].body
+    assert notices() == first

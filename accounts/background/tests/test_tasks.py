@@ -224,7 +224,7 @@ def test_reset_confirm_notifies_and_closing_the_account_notifies_without_a_reset
 def test_notice_details_reach_a_verified_address_escaped_in_html(smtp):
     user = UserFactory(email="v@example.com", email_verified=True)
     with transaction.atomic():
-        notices.send(user, "new_sign_in", ip="203.0.113.9", user_agent="<b>Firefox</b>")
+        notices.send(user, "new_sign_in", ip="203.0.113.9", device="<b>Firefox</b>")
     run_worker()
 
     [message] = smtp.messages

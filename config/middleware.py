@@ -1,0 +1,23 @@
+"""Hardening headers that Django and django-csp do not send on their own."""
+
+from django.utils.cache import add_never_cache_headers
+
+# Public and the same for everyone: the OpenAPI schema and ReDoc. Swagger UI is not among them:
+# its init script (`/api/v1/docs/?script`) carries the caller's CSRF token.
+CACHEABLE_API_PREFIXES = ("/api/v1/schema/", "/api/v1/redoc/")
+
+
+class NoStoreAPIMiddleware:
+    """`Cache-Control: no-store` (and `private`, `no-cache`, an expired `Expires`) on every API
+    response: they carry tokens or personal data, which no shared or browser cache may keep.
+    Errors too: a 401 or a 404 tells who exists."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        path = request.path_info
+        if path.startswith("/api/") and not path.startswith(CACHEABLE_API_PREFIXES):
+            add_never_cache_headers(response)
+        return response

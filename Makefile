@@ -17,6 +17,7 @@ venv: $(BIN)/.installed-dev
 ## Run the development server on the embedded SQLite database (no .env needed).
 run: venv
 	DEBUG=$${DEBUG:-True} $(BIN)/python manage.py migrate --noinput
+	@echo "Emails are sent in-process here (TASKS_IN_PROCESS, the default with DEBUG on SQLite): no worker to start."
 	DEBUG=$${DEBUG:-True} $(BIN)/python manage.py runserver $(PORT)
 
 ## The whole test suite: lint, migration and deploy checks, pytest on SQLite and on PostgreSQL

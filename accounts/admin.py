@@ -24,6 +24,7 @@ from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_ad
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts import policy, services
+from accounts.forms import MailboxFormField
 from accounts.mfa.admin import SecondFactorsAdminMixin
 from accounts.models import RefreshTokenReuse, User
 from accounts.policy import Entry
@@ -43,12 +44,16 @@ class EstimatedCountPaginator(Paginator):
 
 
 class UserCreationForm(AdminUserCreationForm):
+    email = MailboxFormField()
+
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name")
 
 
 class UserEditForm(UserChangeForm):
+    email = MailboxFormField()
+
     class Meta:
         model = User
         fields = "__all__"
@@ -73,7 +78,7 @@ class UserAdmin(SecondFactorsAdminMixin, DjangoUserAdmin):
     )
     list_filter = ("is_active", "is_staff", "email_verified", "date_joined")
     search_fields = ("email", "first_name", "last_name")
-    readonly_fields = ("date_joined", "last_login", "second_factors")
+    readonly_fields = ("date_joined", "last_login", "email_verified_at", "second_factors")
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -92,7 +97,15 @@ class UserAdmin(SecondFactorsAdminMixin, DjangoUserAdmin):
         ("Personal info", {"fields": ("first_name", "last_name")}),
         (
             "Status",
-            {"fields": ("is_active", "email_verified", "is_staff", "is_superuser")},
+            {
+                "fields": (
+                    "is_active",
+                    "email_verified",
+                    "email_verified_at",
+                    "is_staff",
+                    "is_superuser",
+                )
+            },
         ),
         ("Permissions", {"classes": ("collapse",), "fields": ("groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),

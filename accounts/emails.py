@@ -45,13 +45,22 @@ def send_password_reset_to_address(email):
     same work whether or not one exists (the worker looks it up)."""
     from accounts.background.tasks import send_password_reset
 
+    if _storable(email) != email:
+        return  # no account has an address the database cannot store
     send_password_reset.enqueue(email=email)
+
+
+def _storable(text):
+    """`text` as the queue's JSON column can hold it: no NUL, no lone surrogate."""
+    return text.encode("utf-8", "replace").decode().replace("\x00", "")
 
 
 def send_notice(user, notice, context):
     if notice not in NOTICES:
         raise ValueError(f"Unknown notice {notice!r}")
-    _enqueue(notice, user, context)
+    # Details may come from a client (a User-Agent); they must never fail the change they report.
+    clean = {key: _storable(v) if isinstance(v, str) else v for key, v in context.items()}
+    _enqueue(notice, user, clean)
 
 
 def still_wanted(kind, *, user, to):

@@ -11,6 +11,7 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts import emails, login_gate, notices, policy
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
@@ -68,6 +69,7 @@ def user_create(
         is_staff=is_staff,
         is_active=is_active,
         email_verified=email_verified,
+        email_verified_at=timezone.now() if email_verified else None,
         is_superuser=is_superuser,
     )
     fresh = User()
@@ -138,6 +140,9 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     policy.check_change(actor=actor, user=stored, fields={*changes, *relations}, entry=entry)
     if "email" in changes and "email_verified" not in changes and stored.email_verified:
         changes["email_verified"] = False
+    if changes.get("email_verified") is True:
+        # Un-verifying keeps the moment: the links made before it stay dead (accounts.links).
+        changes["email_verified_at"] = timezone.now()
     for field, value in changes.items():
         setattr(stored, field, value)
         setattr(user, field, value)
@@ -182,7 +187,8 @@ def user_reactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
 
 
 def email_mark_verified(*, actor, user: User, entry: Entry = Entry.ADMIN) -> User:
-    """Operator's shortcut (admin action): mark an address verified without the link."""
+    """Operator's shortcut (admin action): mark an address verified without the link. Like
+    the link, it moves `email_verified_at`, so every earlier verification link dies."""
     return user_update(actor=actor, user=user, data={"email_verified": True}, entry=entry)
 
 
@@ -265,8 +271,8 @@ def email_verify(*, uidb64: str, token: str) -> User:
         user = User.objects.select_for_update().get(pk=user.pk)
     if user is None or not user.is_active or not email_verification_tokens.check_token(user, token):
         raise ValidationError({"token": [INVALID_LINK]})
-    user.email_verified = True
-    user.save(update_fields=["email_verified"])
+    user.email_verified, user.email_verified_at = True, timezone.now()
+    user.save(update_fields=["email_verified", "email_verified_at"])
     return user
 
 
@@ -318,6 +324,14 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
         policy.check_change(actor=actor, user=User(), fields=_fields_set(user), entry=Entry.IMPORT)
     for user, fields in updated:
         policy.check_change(actor=actor, user=user, fields=fields, entry=Entry.IMPORT)
+    now = timezone.now()
+    for user in created:
+        if user.email_verified:
+            user.email_verified_at = now
+    for user, fields in updated:
+        if "email_verified" in fields and user.email_verified:
+            user.email_verified_at = now
+            fields.add("email_verified_at")
     if created:
         User.objects.bulk_create(created)
     if updated:

@@ -111,6 +111,11 @@ def parse_args(argv):
     parser.add_argument("--keep", action="store_true", help="leave the databases afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--smoke", action="store_true", help="2,000 users, 3 s runs (CI)")
+    parser.add_argument(
+        "--signing",
+        action="store_true",
+        help="only the JWT signing cost: ES256 and EdDSA against HS256 (bench/signing.py)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.duration, args.warmup = "2000", 3.0, 1.0
@@ -845,6 +850,11 @@ def report(args, runs, stamp):
 
 def main(argv=None):
     args = parse_args(argv if argv is not None else sys.argv[1:])
+    if args.signing:
+        sys.path.insert(0, str(REPO))
+        from bench import signing
+
+        return signing.main()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -111,6 +111,7 @@ class TokenObtainView(PublicView):
 
 class TokenRefreshView(PublicView):
     checks_credentials_in_body = True
+    reads_refresh_cookie = True
     throttle_classes = [RefreshThrottle]
 
     @extend_schema(request=RefreshTokenSerializer, responses={200: TokenPairSerializer})
@@ -141,6 +142,7 @@ class TokenVerifyView(PublicView):
 
 class LogoutView(PublicView):
     checks_credentials_in_body = True
+    reads_refresh_cookie = True
 
     @extend_schema(request=RefreshTokenSerializer, responses={204: None})
     def post(self, request):

@@ -53,6 +53,18 @@ class ValidationProblemSerializer(ProblemSerializer):
     )
 
 
+class EmptyObjectExtension(OpenApiSerializerExtension):
+    """`TokenVerifiedSerializer` is the empty object `{}`: documented as a component of its own
+    (drf-spectacular drops a component without properties, and generators then invent a name
+    such as `AuthTokenVerifyCreateResponse200`)."""
+
+    target_class = "users_api.serializers.TokenVerifiedSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        description = "`{}`: Roster would accept the token now."
+        return {"type": "object", "additionalProperties": False, "description": description}
+
+
 class MfaRequiredProblemSerializer(ProblemSerializer):
     """A 401 problem; with `code: mfa_required` it carries what finishes the login."""
 
@@ -64,18 +76,6 @@ class MfaRequiredProblemSerializer(ProblemSerializer):
         required=False,
         help_text="With `mfa_required`: the second factors that can finish the login.",
     )
-
-
-class EmptyObjectExtension(OpenApiSerializerExtension):
-    """`TokenVerifiedSerializer` is the empty object `{}`: documented as a component of its own
-    (drf-spectacular drops a component without properties, and generators then invent a name
-    such as `AuthTokenVerifyCreateResponse200`)."""
-
-    target_class = "users_api.serializers.TokenVerifiedSerializer"
-
-    def map_serializer(self, auto_schema, direction):
-        description = "`{}`: Roster would accept the token now."
-        return {"type": "object", "additionalProperties": False, "description": description}
 
 
 def _header(description, schema_type="string"):
@@ -162,6 +162,8 @@ class RosterAutoSchema(AutoSchema):
             )
         if any(not isinstance(p, AUTHENTICATION_ONLY_PERMISSIONS) for p in permissions):
             reasons[403].append("Only staff can do this.")
+        if getattr(view, "reads_refresh_cookie", False):
+            reasons[403].append("The refresh cookie was used without the CSRF header.")
         if self.method in UNSAFE_METHODS and any(
             isinstance(authenticator, SessionAuthentication) for authenticator in authenticators
         ):

@@ -39,6 +39,8 @@ def open_browser_session(sender, request, user, **kwargs):
         client=login_gate.Client.of(request),
         expires_at=session.get_expiry_date(),
         session_key=session.session_key,
+        # A password login through the gate's forms; not `force_login` or other code paths.
+        notify=getattr(request, "password_login", False),
     )
     session[SESSION_ID_KEY] = str(opened.pk)
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 import pyotp
 import segno
 from django.conf import settings
+from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -370,6 +371,7 @@ def passkey_login(*, credential: dict, client: login_gate.Client):
             user.is_active and _assertion_is_valid(passkey, credential, user_verification=True)
         ),
     )
+    update_last_login(None, user)
     return user
 
 

@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails, login_gate, notices, policy
+from accounts.audit.events import record
+from accounts.audit.models import EventType
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 from accounts.models import User
 from accounts.policy import Entry
@@ -122,6 +124,7 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     is never undone; `user` gets the changed values.
     """
     stored = User.objects.select_for_update().get(pk=user.pk)
+    old_email = stored.email
     changes = {}
     for field in UPDATABLE:
         if field in data:
@@ -143,6 +146,10 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     if changes.get("email_verified") is True:
         # Un-verifying keeps the moment: the links made before it stay dead (accounts.links).
         changes["email_verified_at"] = timezone.now()
+    if "email" in changes:
+        # Sent while `stored` still has the old address, so that is where the notice goes: it may
+        # be the owner's only way to notice a takeover.
+        notices.send(stored, "email_change_requested", new_email=changes["email"])
     for field, value in changes.items():
         setattr(stored, field, value)
         setattr(user, field, value)
@@ -158,6 +165,9 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
         getattr(stored, name).set(values)
     if changes.get("is_active") is False:
         revoke_all_refresh_tokens(stored, reason=UserSession.EndedReason.DEACTIVATED)
+    _record_update(
+        actor=actor, user=stored, changes=changes, relations=relations, old_email=old_email
+    )
     if changes.get("email") and not stored.email_verified:
         emails.send_verification_email(stored)
     return user
@@ -171,6 +181,25 @@ def changes_privileges(user: User, data: dict) -> bool:
         name in data and set(data[name]) != set(getattr(user, name).all())
         for name in policy.PRIVILEGES - {"is_staff"}
     )
+
+
+PRIVILEGES = ("is_staff", "is_superuser")
+
+
+def _record_update(*, actor, user, changes, relations, old_email):
+    """The security events of one `user_update`, with the actor who made it."""
+    privileges = {f: changes[f] for f in PRIVILEGES if f in changes}
+    if privileges or relations:
+        data = {**privileges, "fields": sorted({*privileges, *relations})}
+        record(EventType.PRIVILEGES_CHANGED, user=user, actor=actor, data=data)
+    if "is_active" in changes:
+        kind = (
+            EventType.ACCOUNT_REACTIVATED if changes["is_active"] else EventType.ACCOUNT_DEACTIVATED
+        )
+        record(kind, user=user, actor=actor)
+    if "email" in changes:
+        data = {"by": "staff", "old_email": old_email, "new_email": user.email}
+        record(EventType.EMAIL_CHANGED, user=user, actor=actor, data=data)
 
 
 def user_deactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
@@ -197,6 +226,7 @@ def user_delete(*, actor, user: User) -> None:
     """Remove the row for good (admin only; the API deactivates instead)."""
     stored = User.objects.select_for_update().get(pk=user.pk)
     policy.check_change(actor=actor, user=stored, fields={"delete"}, entry=Entry.ADMIN)
+    record(EventType.ACCOUNT_DELETED, user=stored, actor=actor, data={"email": stored.email})
     stored.delete()
 
 
@@ -208,6 +238,7 @@ def user_close_own_account(*, user: User, password: str, client: login_gate.Clie
         user.save(update_fields=["is_active"])
         revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
         notices.send(user, "account_closed")
+        record(EventType.ACCOUNT_CLOSED, user=user, client=client)
     return user
 
 
@@ -217,8 +248,12 @@ def login(*, email: str, password: str, client: login_gate.Client) -> User:
     Raises login_gate.WrongCredentials (wrong password, unknown email and inactive account are
     one answer) or login_gate.TooManyAttempts.
     """
+    from accounts.mfa.services import has_second_factor  # the mfa app builds on this module
+
     user = login_gate.authenticate(client=client, email=email, password=password)
     update_last_login(None, user)
+    if not has_second_factor(user):  # else the login completes with the second factor
+        record(EventType.LOGIN_SUCCEEDED, user=user, client=client, data={"method": "password"})
     return user
 
 
@@ -238,6 +273,7 @@ def password_change(
     _check_password(new_password, user=user, field="new_password")
     with transaction.atomic():
         _set_password(user, new_password)
+        record(EventType.PASSWORD_CHANGED, user=user, client=client)
 
 
 @transaction.atomic
@@ -253,6 +289,7 @@ def password_set(*, actor, user: User, password: str | None, entry: Entry = Entr
     else:
         _check_password(password, user=stored)
         _set_password(stored, password)
+    record(EventType.PASSWORD_SET, user=stored, actor=actor, data={"usable": password is not None})
     user.refresh_from_db()
     return user
 
@@ -299,6 +336,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
         raise ValidationError({"token": [INVALID_LINK]})
     _check_password(new_password, user=user, field="new_password")
     _set_password(user, new_password)
+    record(EventType.PASSWORD_RESET, user=user)
     return user
 
 
@@ -314,6 +352,7 @@ def login_lockout_lift(*, actor, user: User) -> None:
     """Staff lifting a user's login lockout (the admin), as the policy allows."""
     policy.check_change(actor=actor, user=user, fields={"login_lockout"}, entry=Entry.ADMIN)
     login_gate.lift_lockout(user.email)
+    record(EventType.LOGIN_LOCKOUT_LIFTED, user=user, actor=actor)
 
 
 def users_import(*, actor, created: list[User], updated: list[tuple[User, set[str]]]) -> None:
@@ -340,3 +379,5 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
     for user, fields in updated:
         if "is_active" in fields and not user.is_active:
             revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
+        changes = {f: getattr(user, f) for f in fields if f in (*PRIVILEGES, "is_active")}
+        _record_update(actor=actor, user=user, changes=changes, relations={}, old_email=None)

@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "accounts.mfa",
     "accounts.usersessions",
     "accounts.signing",
+    "accounts.audit",  # issue 15: security events
+    "accounts.emailchange",  # issue 15: the email change flow
+    "accounts.webhooks",  # issue 15: signed deliveries of security events
     "users_api",
     # Background work (issue 11): the task queue's table and Roster's tasks.
     "django_tasks",
@@ -88,6 +91,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",  # first: every response and log line has the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -207,6 +211,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Reset and verification links expire after a day; both are single-use by construction.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+# Webhook endpoints on private, loopback or link-local addresses are refused unless this is on.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# How long the old address's "this was not me" link of an email change works.
+EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14)
 
 # --- Security -----------------------------------------------------------------------------------
 
@@ -375,7 +383,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
-    "ENUM_NAME_OVERRIDES": {"SessionKindEnum": "accounts.usersessions.models.UserSession.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "SessionKindEnum": "accounts.usersessions.models.UserSession.Kind",
+        "SecurityEventTypeEnum": "accounts.audit.models.EventType",  # issue 15
+    },
 }
 
 # --- Second factors and passkeys (accounts.mfa, accounts.reauth) -------------------------------
@@ -392,11 +403,27 @@ WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[SITE_URL])
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------
 
+# LOG_FORMAT=json: one JSON object per line (production's default), with the request id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -22,12 +22,12 @@ from users_api.mfa_serializers import (
     PasskeyLoginSerializer,
     PasskeyRegistrationSerializer,
     PasskeySerializer,
-    PublicKeyCredentialCreationOptionsSerializer,
-    PublicKeyCredentialRequestOptionsSerializer,
     ReauthenticateSerializer,
     RecoveryCodesSerializer,
     TOTPCodeSerializer,
     TOTPEnrolmentSerializer,
+    WebAuthnCreationOptionsSerializer,
+    WebAuthnRequestOptionsSerializer,
 )
 from users_api.permissions import RecentAuthentication
 from users_api.serializers import TokenPairSerializer
@@ -120,7 +120,7 @@ class PasskeyDetailView(APIView):
 class PasskeyRegistrationOptionsView(APIView):
     permission_classes = [IsAuthenticated, RecentAuthentication]
 
-    @extend_schema(request=None, responses=PublicKeyCredentialCreationOptionsSerializer)
+    @extend_schema(request=None, responses=WebAuthnCreationOptionsSerializer)
     def post(self, request):
         """WebAuthn creation options (`PublicKeyCredentialCreationOptionsJSON`)."""
         return Response(mfa.passkey_registration_options(user=request.user))
@@ -139,7 +139,7 @@ class PasskeyRegistrationView(APIView):
 
 
 class PasskeyLoginOptionsView(PublicView):
-    @extend_schema(request=None, responses=PublicKeyCredentialRequestOptionsSerializer)
+    @extend_schema(request=None, responses=WebAuthnRequestOptionsSerializer)
     def post(self, request):
         """WebAuthn request options (`PublicKeyCredentialRequestOptionsJSON`): for a passwordless
         login, a passkey as second factor, or a reauthentication."""

@@ -55,30 +55,6 @@ class WebAuthnCredentialField(serializers.DictField):
         return value
 
 
-class PublicKeyCredentialCreationOptionsSerializer(serializers.Serializer):
-    """WebAuthn's `PublicKeyCredentialCreationOptionsJSON`, for `navigator.credentials.create()`
-    (binary members as base64url)."""
-
-    rp = serializers.DictField()
-    user = serializers.DictField()
-    challenge = serializers.CharField()
-    pubKeyCredParams = serializers.ListField(child=serializers.DictField())
-    timeout = serializers.IntegerField()
-    excludeCredentials = serializers.ListField(child=serializers.DictField())
-    authenticatorSelection = serializers.DictField()
-    attestation = serializers.CharField()
-
-
-class PublicKeyCredentialRequestOptionsSerializer(serializers.Serializer):
-    """WebAuthn's `PublicKeyCredentialRequestOptionsJSON`, for `navigator.credentials.get()`."""
-
-    challenge = serializers.CharField()
-    timeout = serializers.IntegerField()
-    rpId = serializers.CharField()
-    allowCredentials = serializers.ListField(child=serializers.DictField())
-    userVerification = serializers.CharField()
-
-
 class PasskeyRegistrationSerializer(serializers.Serializer):
     credential = WebAuthnCredentialField()
     name = serializers.CharField(max_length=100)
@@ -134,3 +110,13 @@ class ReauthenticateSerializer(_OneProofSerializer):
         max_length=64, required=False, help_text="A TOTP code or a recovery code."
     )
     credential = WebAuthnCredentialField(required=False, help_text="A passkey assertion.")
+
+
+class WebAuthnCreationOptionsSerializer(serializers.Serializer):
+    """WebAuthn's `PublicKeyCredentialCreationOptionsJSON`, as the browser's
+    `PublicKeyCredential.parseCreationOptionsFromJSON` takes it (documented in users_api.schema)."""
+
+
+class WebAuthnRequestOptionsSerializer(serializers.Serializer):
+    """WebAuthn's `PublicKeyCredentialRequestOptionsJSON`, as the browser's
+    `PublicKeyCredential.parseRequestOptionsFromJSON` takes it (documented in users_api.schema)."""

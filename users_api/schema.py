@@ -65,6 +65,24 @@ class EmptyObjectExtension(OpenApiSerializerExtension):
         return {"type": "object", "additionalProperties": False, "description": description}
 
 
+class WebAuthnOptionsExtension(OpenApiSerializerExtension):
+    """The WebAuthn options objects are the W3C's JSON forms, passed to the browser as they are:
+    an open object, named so generated clients keep a readable type."""
+
+    target_class = "users_api.mfa_serializers.WebAuthnCreationOptionsSerializer"
+    match_subclasses = False
+    kind = "PublicKeyCredentialCreationOptionsJSON"
+
+    def map_serializer(self, auto_schema, direction):
+        description = f"WebAuthn's `{self.kind}`, for the browser's credentials API."
+        return {"type": "object", "additionalProperties": True, "description": description}
+
+
+class WebAuthnRequestOptionsExtension(WebAuthnOptionsExtension):
+    target_class = "users_api.mfa_serializers.WebAuthnRequestOptionsSerializer"
+    kind = "PublicKeyCredentialRequestOptionsJSON"
+
+
 class MfaRequiredProblemSerializer(ProblemSerializer):
     """A 401 problem; with `code: mfa_required` it carries what finishes the login."""
 

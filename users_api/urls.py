@@ -10,7 +10,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from users_api import auth, index, mfa, sessions
+from users_api import audit, auth, emailchange, index, mfa, sessions, webhooks
 from users_api.views import CANONICAL_UUID, UserViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -18,6 +18,7 @@ router.include_format_suffixes = False
 # The front page lists every endpoint group, read off this URL map (users_api/index.py).
 router.APIRootView = index.APIRootView
 router.register("users", UserViewSet, basename="user")
+router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")  # issue 15
 
 auth_patterns = [
     path("", index.AuthIndexView.as_view(), name="auth-index"),
@@ -92,6 +93,20 @@ urlpatterns = [
             SpectacularRedocView.as_view(url_name="api:schema")
         ),
         name="redoc",
+    ),
+    # issue 15: security events
+    path("audit/events/", audit.SecurityEventList.as_view(), name="audit-events"),
+    path("users/me/events/", audit.MySecurityEventList.as_view(), name="my-events"),
+    path("users/me/email/", emailchange.EmailChangeRequestView.as_view(), name="email-change"),
+    path(
+        "auth/email/change/confirm/",
+        emailchange.EmailChangeConfirmView.as_view(),
+        name="email-change-confirm",
+    ),
+    path(
+        "auth/email/change/revert/",
+        emailchange.EmailChangeRevertView.as_view(),
+        name="email-change-revert",
     ),
     path("", include(router.urls)),
 ]

@@ -38,6 +38,7 @@ from webauthn.helpers.structs import (
 )
 
 from accounts import login_gate, notices, policy
+from accounts.audit.events import record
 from accounts.mfa import crypto
 from accounts.mfa.models import Passkey, PendingLogin, RecoveryCode, TOTPDevice, WebAuthnChallenge
 from accounts.models import User
@@ -127,7 +128,8 @@ def totp_confirm(*, user, code: str, client: login_gate.Client) -> list[str]:
         first = not has_second_factor(user)
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         codes = _new_recovery_codes(user) if first else []
-        notices.send(user, "second_factor_added", kind="totp")
+        notices.send(user, "second_factor_added", method="authenticator app (TOTP)")
+        record("second_factor_added", user=user, client=client, data={"kind": "totp"})
     return codes
 
 
@@ -137,7 +139,8 @@ def totp_disable(*, user) -> None:
     if not deleted:
         raise ValidationError({"totp": [TOTP_NOT_ON]})
     _forget_recovery_codes_without_factor(user)
-    notices.send(user, "second_factor_removed", kind="totp")
+    notices.send(user, "second_factor_removed", method="authenticator app (TOTP)")
+    record("second_factor_removed", user=user, data={"kind": "totp"})
 
 
 def _totp_step(code, secret, now):
@@ -298,7 +301,8 @@ def passkey_register(*, user, credential: dict, name: str) -> tuple[Passkey, lis
         except IntegrityError:
             raise ValidationError({"credential": [PASSKEY_TAKEN]}) from None
         codes = _new_recovery_codes(user) if first else []
-        notices.send(user, "second_factor_added", kind="passkey", name=name)
+        notices.send(user, "second_factor_added", method=f'passkey "{name}"')
+        record("passkey_added", user=user, data={"passkey": str(passkey.pk), "name": name})
     return passkey, codes
 
 
@@ -308,7 +312,8 @@ def passkey_delete(*, user, passkey_id) -> None:
     if not deleted:
         raise Passkey.DoesNotExist
     _forget_recovery_codes_without_factor(user)
-    notices.send(user, "second_factor_removed", kind="passkey")
+    notices.send(user, "second_factor_removed", method="passkey")
+    record("passkey_removed", user=user, data={"passkey": str(passkey_id)})
 
 
 def passkey_authentication_options() -> dict:
@@ -370,8 +375,12 @@ def passkey_login(*, credential: dict, client: login_gate.Client):
         check=lambda: (
             user.is_active and _assertion_is_valid(passkey, credential, user_verification=True)
         ),
+        user=user,
+        purpose="login",
+        method="passkey",
     )
     update_last_login(None, user)
+    record("login_succeeded", user=user, client=client, data={"method": "passkey"})
     return user
 
 
@@ -407,16 +416,30 @@ def second_factor_login(*, mfa_token: str, client: login_gate.Client, code=None,
     if pending is None or not pending.user.is_active:
         raise InvalidPendingLogin
     user = pending.user
-    amr = verify_second_factor(user=user, client=client, code=code, credential=credential)
+    amr = _verify_second_factor(user=user, client=client, code=code, credential=credential)
     spent, _ = PendingLogin.objects.filter(pk=pending.pk).delete()
     if not spent:
         raise InvalidPendingLogin
+    record("login_succeeded", user=user, client=client, data={"method": "+".join(["pwd", *amr])})
     return user, ["pwd", *amr]
 
 
-def verify_second_factor(*, user, client: login_gate.Client, code=None, credential=None):
+def verify_second_factor(
+    *, user, client: login_gate.Client, code=None, credential=None, login=False
+):
     """Check a TOTP code, a recovery code or a passkey assertion of `user` through the login
-    gate; returns its `amr` (["otp"] or ["hwk"]). Raises WrongCredentials or TooManyAttempts."""
+    gate; returns its `amr` (["otp"] or ["hwk"]). Raises WrongCredentials or TooManyAttempts.
+    A wrong one is an `mfa_failed` event; `login=True` (a login's second step) records the
+    `login_succeeded` of a right one."""
+    amr = _verify_second_factor(user=user, client=client, code=code, credential=credential)
+    if login:
+        record(
+            "login_succeeded", user=user, client=client, data={"method": "+".join(["pwd", *amr])}
+        )
+    return amr
+
+
+def _verify_second_factor(*, user, client, code, credential):
     if credential is not None:
         passkey = _find_passkey(credential)
         login_gate.attempt(
@@ -427,12 +450,18 @@ def verify_second_factor(*, user, client: login_gate.Client, code=None, credenti
                 and passkey.user_id == user.pk
                 and _assertion_is_valid(passkey, credential, user_verification=False)
             ),
+            user=user,
+            method="passkey",
+            failure_event="mfa_failed",
         )
         return ["hwk"]
     login_gate.attempt(
         client=client,
         account=login_gate.account_key(user.email),
         check=lambda: _code_is_valid(user, code),
+        user=user,
+        method="code",
+        failure_event="mfa_failed",
     )
     return ["otp"]
 
@@ -446,7 +475,14 @@ def _code_is_valid(user, code):
 
 def _gated(client, user, check, *, field, message):
     try:
-        login_gate.attempt(client=client, account=login_gate.account_key(user.email), check=check)
+        login_gate.attempt(
+            client=client,
+            account=login_gate.account_key(user.email),
+            check=check,
+            user=user,
+            method="code",
+            failure_event="mfa_failed",
+        )
     except login_gate.WrongCredentials:
         raise ValidationError({field: [message]}) from None
 
@@ -460,5 +496,6 @@ def second_factors_reset(*, actor, user, entry: Entry = Entry.ADMIN) -> None:
     policy.check_change(actor=actor, user=user, fields={"mfa"}, entry=entry)
     TOTPDevice.objects.filter(user=user).delete()
     Passkey.objects.filter(user=user).delete()
+    record("second_factor_removed", user=user, actor=actor, data={"kind": "all"})
     RecoveryCode.objects.filter(user=user).delete()
-    notices.send(user, "second_factor_removed", kind="all", by=str(actor.pk))
+    notices.send(user, "second_factor_removed", method="every second factor, reset by staff")

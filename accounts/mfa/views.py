@@ -62,7 +62,7 @@ def login_verify(request):
     if request.method == "POST" and form.is_valid():
         client = login_gate.Client.of(request)
         try:
-            mfa.verify_second_factor(user=user, client=client, **form.proof())
+            mfa.verify_second_factor(user=user, client=client, login=True, **form.proof())
         except login_gate.TooManyAttempts as exc:
             form.add_error(None, f"Too many attempts. Try again in {exc.retry_after} seconds.")
             response = _render_verify(request, form, user, status=429)

@@ -10,6 +10,7 @@ import ua_parser
 from django.db import transaction
 
 from accounts import login_gate, notices, policy
+from accounts.audit.events import record
 from accounts.policy import Entry
 from accounts.usersessions.models import UserSession
 
@@ -81,7 +82,10 @@ def end_session(*, actor, session: UserSession, entry: Entry = Entry.API) -> boo
     Its owner may; anyone else only as the policy allows. False when it had ended already."""
     _check_may_end(actor, session.user, entry)
     reason = Reason.REVOKED if _is_owner(actor, session.user) else Reason.REVOKED_BY_STAFF
-    return UserSession.objects.filter(pk=session.pk).end(reason) > 0
+    ended = UserSession.objects.filter(pk=session.pk).end(reason) > 0
+    if ended:
+        _record_ended(actor, session.user, reason, sessions=[str(session.pk)])
+    return ended
 
 
 @transaction.atomic
@@ -92,7 +96,16 @@ def end_all(*, actor, user, except_: UserSession | None = None, entry: Entry = E
     sessions = UserSession.objects.filter(user=user)
     if except_ is not None:
         sessions = sessions.exclude(pk=except_.pk)
-    return sessions.end(reason)
+    ended = sessions.end(reason)
+    if ended:
+        _record_ended(actor, user, reason, count=ended)
+    return ended
+
+
+def _record_ended(actor, user, reason, **data):
+    """issue 15: a session ended by its owner or by staff is a security event."""
+    actor = None if getattr(actor, "pk", None) == user.pk else actor
+    record("session_ended", user=user, actor=actor, data={"reason": str(reason), **data})
 
 
 def end_every_session(user, *, reason: str) -> int:

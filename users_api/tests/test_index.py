@@ -28,11 +28,13 @@ def test_the_root_links_every_endpoint_group_for_anyone(api_client):
 
     assert response.status_code == 200
     assert response.json() == {
+        "audit": f"{BASE}audit/events/",
         "auth": f"{BASE}auth/",
         "docs": f"{BASE}docs/",
         "redoc": f"{BASE}redoc/",
         "schema": f"{BASE}schema/",
         "users": f"{BASE}users/",
+        "webhooks": f"{BASE}webhooks/",
     }
 
 

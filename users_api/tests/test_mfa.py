@@ -364,7 +364,13 @@ def test_a_passkey_registers_once_and_keeps_only_known_transports(user, auth_cli
     authenticator = SoftAuthenticator()
     options = auth_client.post(f"{AUTH}passkeys/register/options/").json()
     credential = authenticator.create(options)
-    credential["response"]["transports"] = ["usb", {"x": 1}, "bogus", ["internal"], "internal"]
+    credential["response"]["transports"] = [
+        "usb",
+        {"x": 1},
+        "smoke-signal",
+        ["internal"],
+        "internal",
+    ]
 
     first = auth_client.post(f"{AUTH}passkeys/register/", {"credential": credential, "name": "A"})
     options = auth_client.post(f"{AUTH}passkeys/register/options/").json()

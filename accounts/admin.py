@@ -23,7 +23,7 @@ from django.utils.functional import cached_property
 from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from accounts import policy, services
+from accounts import policy, reauth, services
 from accounts.forms import MailboxFormField
 from accounts.mfa.admin import SecondFactorsAdminMixin
 from accounts.models import RefreshTokenReuse, User
@@ -31,6 +31,9 @@ from accounts.policy import Entry
 from accounts.usersessions import services as session_services
 from accounts.usersessions.admin import UserSessionInline
 
+PRIVILEGES_NEED_RECENT_LOGIN = (
+    "Changing privileges needs a recent login: log out and in again, then retry."
+)
 # The change form's fields that are changes of the user, each decided by the policy.
 RULED_FIELDS = (*services.UPDATABLE, "is_superuser", *services.RELATIONS)
 
@@ -160,6 +163,11 @@ class UserAdmin(SecondFactorsAdminMixin, DjangoUserAdmin):
         data = {
             field: form.cleaned_data[field] for field in RULED_FIELDS if field in form.changed_data
         }
+        stored = User.objects.get(pk=obj.pk)
+        if services.changes_privileges(stored, data) and not reauth.is_recent(
+            request.session.get(reauth.SESSION_AUTH_TIME)
+        ):
+            raise ValidationError(PRIVILEGES_NEED_RECENT_LOGIN)
         services.user_update(actor=request.user, user=obj, data=data, entry=Entry.ADMIN)
 
     def save_related(self, request, form, formsets, change):

@@ -2,14 +2,17 @@
 
 A JWT carries `auth_time` (when its user last proved who they are: a login, a second factor, a
 reauthentication); a browser session keeps it under SESSION_AUTH_TIME, set at login. "Recent"
-means within `settings.REAUTH_WINDOW` (10 minutes by default). Callers pass that time to
-`require_recent` (the API's `users_api.permissions.RecentAuthentication` does it for views);
-nothing here knows HTTP.
+means within `settings.REAUTH_WINDOW` (10 minutes by default). Every browser login marks its
+session (Django's `user_logged_in`, connected when accounts.mfa is ready), whatever view logged
+in. Callers pass that time to `require_recent` (the API's
+`users_api.permissions.RecentAuthentication` does it for views); nothing here knows HTTP.
 """
 
 import time
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 
 SESSION_AUTH_TIME = "roster_auth_time"
 
@@ -41,3 +44,9 @@ def require_recent(auth_time) -> None:
 def mark_session(session) -> None:
     """Record in a browser session that its user has just proved who they are."""
     session[SESSION_AUTH_TIME] = int(time.time())
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.reauth.mark_session")
+def _mark_session_at_login(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        mark_session(request.session)

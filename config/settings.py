@@ -393,8 +393,8 @@ SPECTACULAR_SETTINGS = {
 
 # Sensitive changes need a login or reauthentication this recent (DESIGN.md, "recent auth").
 REAUTH_WINDOW = _duration(env.str("REAUTH_WINDOW", default="10m"))
-# Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, one
-# is derived from SECRET_KEY; see accounts/mfa/crypto.py before rotating SECRET_KEY then.
+# Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, they
+# are derived from SECRET_KEY and SECRET_KEY_FALLBACKS (accounts/mfa/crypto.py).
 MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
 # WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "localhost")

@@ -6,3 +6,6 @@ class MfaConfig(AppConfig):
     label = "mfa"
     verbose_name = "Second factors and passkeys"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from accounts import reauth  # noqa: F401 - connects the login's session mark

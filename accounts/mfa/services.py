@@ -17,6 +17,7 @@ from datetime import timedelta
 import pyotp
 import segno
 from django.conf import settings
+from django.contrib.auth.models import update_last_login
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -378,6 +379,7 @@ def passkey_login(*, credential: dict, client: login_gate.Client):
         purpose="login",
         method="passkey",
     )
+    update_last_login(None, user)
     record("login_succeeded", user=user, client=client, data={"method": "passkey"})
     return user
 

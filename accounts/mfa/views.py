@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts import login_gate, reauth
+from accounts import login_gate
 from accounts.mfa import services as mfa
 from accounts.mfa.forms import SecondFactorForm
 from accounts.models import User
@@ -30,8 +30,7 @@ class SecondStepLoginView(LoginView):
     def form_valid(self, form):
         user = form.get_user()
         if not mfa.has_second_factor(user):
-            auth_login(self.request, user)
-            reauth.mark_session(self.request.session)
+            auth_login(self.request, user)  # marks the session's auth time (accounts.reauth)
             return redirect(self.get_success_url())
         self.request.session[PENDING] = {
             "user": str(user.pk),
@@ -74,7 +73,6 @@ def login_verify(request):
         else:
             request.session.pop(PENDING, None)
             auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            reauth.mark_session(request.session)
             safe = url_has_allowed_host_and_scheme(
                 next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
             )

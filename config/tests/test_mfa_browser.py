@@ -55,6 +55,13 @@ def authenticator(page):
 
 
 def open_security_page(page, site, account, password):
+    page.csp_violations = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and page.csp_violations.append(message.text)
+        ),
+    )
     page.goto(f"{site}/api-auth/login/?next=/accounts/security/")
     log_in(page, email_address=account.email, password=password)
     expect(page.locator("h1")).to_have_text("Security of your account")
@@ -114,6 +121,9 @@ def test_security_page_turns_totp_on_with_the_qr_code_and_removes_a_passkey(
     page.locator("#passkey-list button").click()
     expect(page.locator("#passkey-list li")).to_have_count(0)
     assert not Passkey.objects.filter(user=account).exists()
+    response = page.goto(f"{relying_party}/accounts/security/")
+    assert "script-src" in response.headers["content-security-policy"]
+    assert page.csp_violations == []
 
 
 def test_admin_login_with_a_passkey_as_second_step(relying_party, page, authenticator, password):

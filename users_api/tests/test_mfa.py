@@ -161,6 +161,8 @@ def test_passwordless_login_with_a_passkey(user, auth_client):
     payload = claims(response.json())
     assert payload["amr"] == ["hwk"]
     assert payload["user_id"] == str(user.pk)
+    user.refresh_from_db()
+    assert user.last_login is not None
 
 
 def test_passwordless_login_needs_user_verification(user, auth_client):

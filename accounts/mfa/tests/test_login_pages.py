@@ -14,6 +14,7 @@ from accounts.mfa import services as mfa
 from accounts.mfa.models import Passkey, RecoveryCode, TOTPDevice
 from accounts.mfa.tests.authenticator import SoftAuthenticator
 from accounts.tests.factories import UserFactory
+from accounts.tests.test_admin import change_data
 from conftest import PASSWORD
 
 VERIFY = "/accounts/login/verify/"
@@ -172,3 +173,21 @@ def test_a_superuser_resets_another_superusers_factors(db, boss):
     reset(boss, other)
 
     assert not mfa.has_second_factor(other)
+
+
+def test_the_admin_changes_privileges_only_within_the_reauthentication_window(boss, user):
+    client = Client()
+    client.post("/admin/login/", {"username": boss.email, "password": PASSWORD})
+    change = f"/admin/accounts/user/{user.pk}/change/"
+
+    with time_machine.travel(time.time() + 11 * 60):
+        late = client.post(change, change_data(user, first_name="Late", is_staff="on"), follow=True)
+        renamed = client.post(change, change_data(user, first_name="Late"))
+    user.refresh_from_db()
+    assert not user.is_staff
+    assert "needs a recent login" in late.content.decode()
+    assert renamed.status_code == 302 and user.first_name == "Late"
+
+    client.post(change, change_data(user, is_staff="on"))
+    user.refresh_from_db()
+    assert user.is_staff

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 import pyotp
 import pytest
 import time_machine
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from accounts import login_gate
 from accounts.mfa import crypto
@@ -130,3 +132,29 @@ def test_a_secret_under_a_lost_key_is_refused_not_a_crash(user, enrolled, settin
     # the old key listed after the new one still decrypts (rotation)
     settings.MFA_ENCRYPTION_KEY = ["another-key-" * 4, settings.SECRET_KEY]
     assert crypto.decrypt(TOTPDevice.objects.get(user=user).encrypted_secret) == enrolled
+
+
+@given(
+    now=st.floats(min_value=1e9, max_value=4e9, allow_nan=False),
+    offset=st.integers(min_value=-6, max_value=6),
+)
+def test_a_code_is_accepted_exactly_within_one_step_either_way(now, offset):
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    totp = pyotp.TOTP(secret)
+    code = totp.at(now + 30 * offset)
+    window = {totp.at(now + 30 * steps) for steps in (-1, 0, 1)}
+    # codes are 6 digits: two steps may share one (one in a million), which says nothing here
+    assume(len(window) == 3 and (abs(offset) <= 1 or code not in window))
+
+    step = mfa._totp_step(code, secret, now)
+
+    if abs(offset) <= 1:
+        assert step == int(now // 30) + offset
+    else:
+        assert step is None
+
+
+@given(code=st.text(max_size=12))
+def test_anything_but_six_ascii_digits_is_never_a_totp_code(code):
+    assume(not (len(code) == 6 and code.isascii() and code.isdigit()))
+    assert mfa._totp_step(code, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", 1.7e9) is None

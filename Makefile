@@ -17,10 +17,11 @@ venv: $(BIN)/.installed-dev
 ## Run the development server on the embedded SQLite database (no .env needed).
 run: venv
 	DEBUG=$${DEBUG:-True} $(BIN)/python manage.py migrate --noinput
+	@echo "Emails are sent in-process here (TASKS_IN_PROCESS, the default with DEBUG on SQLite): no worker to start."
 	DEBUG=$${DEBUG:-True} $(BIN)/python manage.py runserver $(PORT)
 
 ## The whole test suite: lint, migration and deploy checks, pytest on SQLite and on PostgreSQL
-## (browser tests included), and schemathesis against a live server.
+## (browser tests included), schemathesis and the generated clients against a live server.
 test: venv
 	scripts/test.sh
 
@@ -29,4 +30,4 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) staticfiles artifacts
+	rm -rf $(VENV) staticfiles artifacts clients/*/generated clients/typescript/node_modules clients/typescript/dist

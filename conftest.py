@@ -26,6 +26,7 @@ def _test_settings(settings):
     """A fast hasher, in-memory email, static files without collectstatic, fresh throttles."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # receivers in tests listen on loopback
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -24,6 +24,8 @@ from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_ad
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts import policy, services
+from accounts.forms import MailboxFormField
+from accounts.mfa.admin import SecondFactorsAdminMixin
 from accounts.models import RefreshTokenReuse, User
 from accounts.policy import Entry
 from accounts.usersessions import services as session_services
@@ -42,19 +44,23 @@ class EstimatedCountPaginator(Paginator):
 
 
 class UserCreationForm(AdminUserCreationForm):
+    email = MailboxFormField()
+
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name")
 
 
 class UserEditForm(UserChangeForm):
+    email = MailboxFormField()
+
     class Meta:
         model = User
         fields = "__all__"
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SecondFactorsAdminMixin, DjangoUserAdmin):
     """Django's UserAdmin, for an email login."""
 
     form = UserEditForm
@@ -72,7 +78,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = ("is_active", "is_staff", "email_verified", "date_joined")
     search_fields = ("email", "first_name", "last_name")
-    readonly_fields = ("date_joined", "last_login")
+    readonly_fields = ("date_joined", "last_login", "email_verified_at", "second_factors")
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -82,6 +88,7 @@ class UserAdmin(DjangoUserAdmin):
         "mark_email_verified",
         "send_password_reset_email",
         "lift_login_lockout",
+        "reset_second_factors",
         "end_sessions",
     )
     inlines = (UserSessionInline,)
@@ -90,10 +97,19 @@ class UserAdmin(DjangoUserAdmin):
         ("Personal info", {"fields": ("first_name", "last_name")}),
         (
             "Status",
-            {"fields": ("is_active", "email_verified", "is_staff", "is_superuser")},
+            {
+                "fields": (
+                    "is_active",
+                    "email_verified",
+                    "email_verified_at",
+                    "is_staff",
+                    "is_superuser",
+                )
+            },
         ),
         ("Permissions", {"classes": ("collapse",), "fields": ("groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Second factors", {"fields": ("second_factors",)}),
     )
     add_fieldsets = (
         (

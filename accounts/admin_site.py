@@ -8,11 +8,17 @@ the browser the device credential that exempts it from a stranger's lockout.
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import PasswordChangeView
+from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 
 from accounts import login_gate
 from accounts.forms import GatedLoginForm, GatedPasswordChangeForm
+from accounts.mfa.views import SecondStepLoginView
 
 
 class AdminLoginForm(GatedLoginForm, AdminAuthenticationForm):
@@ -57,8 +63,30 @@ class RosterAdminSite(AdminSite):
     index_title = "Users and tokens"
     login_form = AdminLoginForm
 
+    @method_decorator(never_cache)
+    @method_decorator(login_not_required)
     def login(self, request, extra_context=None):
-        return gated_login_response(request, super().login(request, extra_context))
+        """Django's admin login, through the login gate and the second step (a user with a
+        second factor is logged in only after `accounts:login-verify`)."""
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        view = SecondStepLoginView.as_view(
+            extra_context=context,
+            authentication_form=self.login_form,
+            template_name=self.login_template or "admin/login.html",
+        )
+        return gated_login_response(request, view(request))
 
     def password_change(self, request, extra_context=None):
         request.current_app = self.name

@@ -13,7 +13,9 @@ from django.template.loader import render_to_string
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
 from accounts.notices import NOTICES
 
-KINDS = frozenset({"verify_email", "password_reset"}) | NOTICES
+# issue 15: the email change's link to the new address and notice (with its revert link) to the old.
+EMAIL_CHANGE_KINDS = frozenset({"email_change_confirm", "email_change_notice"})
+KINDS = frozenset({"verify_email", "password_reset"}) | NOTICES | EMAIL_CHANGE_KINDS
 
 
 def verification_link(user):
@@ -45,13 +47,31 @@ def send_password_reset_to_address(email):
     same work whether or not one exists (the worker looks it up)."""
     from accounts.background.tasks import send_password_reset
 
+    if _storable(email) != email:
+        return  # no account has an address the database cannot store
     send_password_reset.enqueue(email=email)
+
+
+def send_email_change_mail(kind, user, *, to, change_id):
+    """Queue one mail of an email change to `to` (the new address, or the old one)."""
+    from accounts.background.tasks import send_email
+
+    if kind not in EMAIL_CHANGE_KINDS:
+        raise ValueError(f"Unknown email {kind!r}")
+    send_email.enqueue(kind=kind, user_id=str(user.pk), to=to, context={"change_id": change_id})
+
+
+def _storable(text):
+    """`text` as the queue's JSON column can hold it: no NUL, no lone surrogate."""
+    return text.encode("utf-8", "replace").decode().replace("\x00", "")
 
 
 def send_notice(user, notice, context):
     if notice not in NOTICES:
         raise ValueError(f"Unknown notice {notice!r}")
-    _enqueue(notice, user, context)
+    # Details may come from a client (a User-Agent); they must never fail the change they report.
+    clean = {key: _storable(v) if isinstance(v, str) else v for key, v in context.items()}
+    _enqueue(notice, user, clean)
 
 
 def still_wanted(kind, *, user, to):
@@ -75,7 +95,11 @@ def render(kind, *, user, to, context):
         "name": user.first_name if verified else "",
         "details": context if verified else {},
     }
-    if kind == "verify_email":
+    if kind in EMAIL_CHANGE_KINDS:
+        from accounts.emailchange.links import mail_values
+
+        values.update(mail_values(kind, context))
+    elif kind == "verify_email":
         values["link"] = verification_link(user)
     elif kind == "password_reset" or (kind in NOTICES and user.is_active):
         values["reset_link"] = values["link"] = password_reset_link(user)

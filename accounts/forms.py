@@ -3,7 +3,24 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from accounts import login_gate, services
+from accounts.mailboxes import MAX_INPUT_LENGTH, normalize_mailbox
 from accounts.models import MAX_PASSWORD_LENGTH
+
+
+class MailboxFormField(forms.CharField):
+    """An email address in a form, cleaned to the mailbox it names (accounts.mailboxes), so the
+    admin accepts and refuses exactly what the API does."""
+
+    widget = forms.EmailInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_INPUT_LENGTH)
+        kwargs.setdefault("label", "Email address")
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_mailbox(value) if value else value
 
 
 class SetPasswordForm(forms.Form):
@@ -58,6 +75,8 @@ class GatedLoginForm(AuthenticationForm):
             except login_gate.WrongCredentials:
                 raise self.get_invalid_login_error() from None
             self.confirm_login_allowed(self.user_cache)
+            # The browser session opened by this login may tell the user of a new device.
+            self.request.password_login = True
         return self.cleaned_data
 
 

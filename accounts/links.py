@@ -19,12 +19,19 @@ class PasswordResetTokens(PasswordResetTokenGenerator):
 
 
 class EmailVerificationTokens(PasswordResetTokenGenerator):
-    """Verification tokens: they die once the email is verified or changed, and expire."""
+    """Verification tokens: they die once the email is verified or changed, and expire.
+
+    A verification moves `email_verified_at` forward and un-verifying keeps it, so a link made
+    before a verification stays dead even after staff un-verify the address (the verified flag
+    alone would flip back and revive it). Links of never-verified users hash as before.
+    """
 
     key_salt = "accounts.tokens.EmailVerificationTokens"
 
     def _make_hash_value(self, user, timestamp):
-        return f"{user.pk}{user.email}{user.email_verified}{user.is_active}{timestamp}"
+        verified_at = user.email_verified_at
+        moment = "" if verified_at is None else int(verified_at.timestamp() * 1_000_000)
+        return f"{user.pk}{user.email}{user.email_verified}{user.is_active}{timestamp}{moment}"
 
 
 password_reset_tokens = PasswordResetTokens()

@@ -70,16 +70,38 @@ def account_key(email):
     return mailbox_key(email) or str(email).strip().lower()
 
 
-def attempt(*, client: Client, account: str, check: Callable[[], T]) -> T:
+def attempt(
+    *,
+    client: Client,
+    account: str,
+    check: Callable[[], T],
+    user=None,
+    purpose: str = "confirm",
+    method: str = "password",
+    failure_event: str = "login_failed",
+) -> T:
     """Count one attempt of `client` on `account`, then run `check`.
 
     Returns what `check` returned; a falsy result is a failure (WrongCredentials). Raises
     TooManyAttempts, without calling `check`, past either limit. An exception from `check` (bad
     input, an outage) is not a failure: its charge is given back.
+
+    The gate records the failures of every entry point: `failure_event` for a wrong secret
+    (`data` names the `method` and the `purpose`), and `login_locked_out` when the account's
+    failures first pass the limit. A success is recorded by whoever knows the login is complete
+    (`services.login`, the second factor's step). `user` is the account's user when the caller
+    knows it (else it is looked up, on failure only). Call it outside any
+    transaction that a failure would roll back, or the failure's event is lost with it.
     """
     _charge(ratelimit.window("login", ratelimit.digest(client.ip)))
     failures = ratelimit.window("login_failures", _failure_ident(client, account))
-    charged = _charge(failures)
+    data = {"method": method, "purpose": purpose}
+    try:
+        charged = _charge(failures)
+    except TooManyAttempts:
+        if _just_locked(failures):
+            _record("login_locked_out", client, account, user, data)
+        raise
     try:
         result = check()
     except BaseException:
@@ -87,10 +109,29 @@ def attempt(*, client: Client, account: str, check: Callable[[], T]) -> T:
             ratelimit.refund(failures)
         raise
     if not result:
+        _record(failure_event, client, account, user, data)
         raise WrongCredentials
     if charged:
         ratelimit.refund(failures)
     return result
+
+
+def _just_locked(failures):
+    """True for the first refused attempt of a window: the moment the lockout begins."""
+    try:
+        return ratelimit.count(failures) == failures.limit + 1
+    except ratelimit.CacheUnavailable:
+        return False
+
+
+def _record(event, client, account, user, data):
+    from accounts.audit.events import record  # the audit app's models load after this module
+
+    if user is None:
+        from accounts.models import User
+
+        user = User.objects.with_email(account).first()
+    record(event, user=user if getattr(user, "pk", None) else None, client=client, data=data)
 
 
 def authenticate(*, client: Client, email: str, password: str):
@@ -103,12 +144,18 @@ def authenticate(*, client: Client, email: str, password: str):
         client=client,
         account=account_key(email),
         check=lambda: django_authenticate(None, email=email, password=password),
+        purpose="login",
     )
 
 
 def verify_password(*, client: Client, user, password: str) -> None:
     """Confirm `user`'s own password (password change, closing the account, reauthentication)."""
-    attempt(client=client, account=account_key(user.email), check=lambda: _check(user, password))
+    attempt(
+        client=client,
+        account=account_key(user.email),
+        check=lambda: _check(user, password),
+        user=user,
+    )
 
 
 def _check(user, password):

@@ -3,6 +3,9 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Value
 from django.db.models.functions import Concat, Lower, Upper
+from django.utils import timezone
+
+from accounts.mailboxes import mailbox_key, normalize_mailbox
 
 # From this many rows (by the planner's estimate) an unfiltered count is the estimate itself.
 ESTIMATE_COUNT_FROM = 100_000
@@ -20,8 +23,12 @@ def search_document():
 
 class UserQuerySet(models.QuerySet):
     def with_email(self, email):
-        """Users whose email is `email` ignoring case (uses the unique index on lower(email))."""
-        return self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+        """The user whose mailbox `email` names, in any spelling (accounts.mailboxes), through the
+        unique index on lower(email); none for an address Roster refuses."""
+        key = mailbox_key(email)
+        if key is None:
+            return self.none()
+        return self.alias(email_lower=Lower("email")).filter(email_lower=key)
 
     def count_estimated(self):
         """`count()`, except for the unfiltered table on PostgreSQL once the planner estimates it
@@ -65,9 +72,15 @@ def check_search_terms(terms):
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
-    """Email is the login; it is unique ignoring case (a database constraint)."""
+    """Email is the login, stored as its mailbox (accounts.mailboxes); unique (a database
+    constraint on that form)."""
 
     use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email):
+        """The mailbox form of `email`; raises ValidationError for an address Roster refuses."""
+        return normalize_mailbox(email or "")
 
     def get_by_natural_key(self, email):
         return self.with_email(email).get()
@@ -75,6 +88,8 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("Users must have an email address.")
+        if extra_fields.get("email_verified"):
+            extra_fields.setdefault("email_verified_at", timezone.now())
         user = self.model(email=self.normalize_email(email), **extra_fields)
         user.set_password(password)
         user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.mailboxes import mailbox_key, validate_mailbox
 from accounts.managers import UserManager
 
 # Longer passwords are refused before any hashing, so a 1 MB body costs nothing.
@@ -28,10 +29,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A Roster user: the email is the login, the id a UUID that is safe to show in URLs."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField("email address", max_length=254)
+    email = models.EmailField("email address", max_length=254, validators=[validate_mailbox])
     first_name = models.CharField("first name", max_length=150, blank=True)
     last_name = models.CharField("last name", max_length=150, blank=True)
     email_verified = models.BooleanField("email verified", default=False)
+    email_verified_at = models.DateTimeField(
+        "email last verified",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Moves forward at each verification and stays when staff un-verify the "
+        "address, so a verification link from before can never be used again.",
+    )
     is_active = models.BooleanField(
         "active",
         default=True,
@@ -84,7 +93,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email)
+        # A refused address is reported by the field's validator; a valid one is stored normalised.
+        self.email = mailbox_key(self.email) or self.email
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()

@@ -4,7 +4,7 @@ Every feature calls one function, `send(user, notice, **context)`, inside the tr
 change it reports: it queues the email as a task in that transaction, so the notice leaves only
 if the change commits (accounts.background). The kinds are fixed here; each has a text and an
 HTML template in templates/emails/. `context` must be JSON (it is stored in the queue) and is
-shown only to a verified address. Keys the templates use: new_sign_in `ip`, `user_agent`;
+shown only to a verified address. Keys the templates use: new_sign_in `device`, `ip_address`;
 email_change_requested `new_email`; second_factor_added/removed `method`.
 """
 

@@ -11,8 +11,11 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts import emails, login_gate, notices, policy
+from accounts.audit.events import record
+from accounts.audit.models import EventType
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 from accounts.models import User
 from accounts.policy import Entry
@@ -68,6 +71,7 @@ def user_create(
         is_staff=is_staff,
         is_active=is_active,
         email_verified=email_verified,
+        email_verified_at=timezone.now() if email_verified else None,
         is_superuser=is_superuser,
     )
     fresh = User()
@@ -120,6 +124,7 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     is never undone; `user` gets the changed values.
     """
     stored = User.objects.select_for_update().get(pk=user.pk)
+    old_email = stored.email
     changes = {}
     for field in UPDATABLE:
         if field in data:
@@ -138,6 +143,13 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     policy.check_change(actor=actor, user=stored, fields={*changes, *relations}, entry=entry)
     if "email" in changes and "email_verified" not in changes and stored.email_verified:
         changes["email_verified"] = False
+    if changes.get("email_verified") is True:
+        # Un-verifying keeps the moment: the links made before it stay dead (accounts.links).
+        changes["email_verified_at"] = timezone.now()
+    if "email" in changes:
+        # Sent while `stored` still has the old address, so that is where the notice goes: it may
+        # be the owner's only way to notice a takeover.
+        notices.send(stored, "email_change_requested", new_email=changes["email"])
     for field, value in changes.items():
         setattr(stored, field, value)
         setattr(user, field, value)
@@ -153,9 +165,41 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
         getattr(stored, name).set(values)
     if changes.get("is_active") is False:
         revoke_all_refresh_tokens(stored, reason=UserSession.EndedReason.DEACTIVATED)
+    _record_update(
+        actor=actor, user=stored, changes=changes, relations=relations, old_email=old_email
+    )
     if changes.get("email") and not stored.email_verified:
         emails.send_verification_email(stored)
     return user
+
+
+def changes_privileges(user: User, data: dict) -> bool:
+    """True when `data` would change `user`'s privileges (a sensitive change: recent auth)."""
+    return any(
+        field in data and data[field] != getattr(user, field) for field in ("is_staff",)
+    ) or any(
+        name in data and set(data[name]) != set(getattr(user, name).all())
+        for name in policy.PRIVILEGES - {"is_staff"}
+    )
+
+
+PRIVILEGES = ("is_staff", "is_superuser")
+
+
+def _record_update(*, actor, user, changes, relations, old_email):
+    """The security events of one `user_update`, with the actor who made it."""
+    privileges = {f: changes[f] for f in PRIVILEGES if f in changes}
+    if privileges or relations:
+        data = {**privileges, "fields": sorted({*privileges, *relations})}
+        record(EventType.PRIVILEGES_CHANGED, user=user, actor=actor, data=data)
+    if "is_active" in changes:
+        kind = (
+            EventType.ACCOUNT_REACTIVATED if changes["is_active"] else EventType.ACCOUNT_DEACTIVATED
+        )
+        record(kind, user=user, actor=actor)
+    if "email" in changes:
+        data = {"by": "staff", "old_email": old_email, "new_email": user.email}
+        record(EventType.EMAIL_CHANGED, user=user, actor=actor, data=data)
 
 
 def user_deactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
@@ -172,7 +216,8 @@ def user_reactivate(*, actor, user: User, entry: Entry = Entry.API) -> User:
 
 
 def email_mark_verified(*, actor, user: User, entry: Entry = Entry.ADMIN) -> User:
-    """Operator's shortcut (admin action): mark an address verified without the link."""
+    """Operator's shortcut (admin action): mark an address verified without the link. Like
+    the link, it moves `email_verified_at`, so every earlier verification link dies."""
     return user_update(actor=actor, user=user, data={"email_verified": True}, entry=entry)
 
 
@@ -181,6 +226,7 @@ def user_delete(*, actor, user: User) -> None:
     """Remove the row for good (admin only; the API deactivates instead)."""
     stored = User.objects.select_for_update().get(pk=user.pk)
     policy.check_change(actor=actor, user=stored, fields={"delete"}, entry=Entry.ADMIN)
+    record(EventType.ACCOUNT_DELETED, user=stored, actor=actor, data={"email": stored.email})
     stored.delete()
 
 
@@ -192,6 +238,7 @@ def user_close_own_account(*, user: User, password: str, client: login_gate.Clie
         user.save(update_fields=["is_active"])
         revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
         notices.send(user, "account_closed")
+        record(EventType.ACCOUNT_CLOSED, user=user, client=client)
     return user
 
 
@@ -201,8 +248,12 @@ def login(*, email: str, password: str, client: login_gate.Client) -> User:
     Raises login_gate.WrongCredentials (wrong password, unknown email and inactive account are
     one answer) or login_gate.TooManyAttempts.
     """
+    from accounts.mfa.services import has_second_factor  # the mfa app builds on this module
+
     user = login_gate.authenticate(client=client, email=email, password=password)
     update_last_login(None, user)
+    if not has_second_factor(user):  # else the login completes with the second factor
+        record(EventType.LOGIN_SUCCEEDED, user=user, client=client, data={"method": "password"})
     return user
 
 
@@ -222,6 +273,7 @@ def password_change(
     _check_password(new_password, user=user, field="new_password")
     with transaction.atomic():
         _set_password(user, new_password)
+        record(EventType.PASSWORD_CHANGED, user=user, client=client)
 
 
 @transaction.atomic
@@ -237,6 +289,7 @@ def password_set(*, actor, user: User, password: str | None, entry: Entry = Entr
     else:
         _check_password(password, user=stored)
         _set_password(stored, password)
+    record(EventType.PASSWORD_SET, user=stored, actor=actor, data={"usable": password is not None})
     user.refresh_from_db()
     return user
 
@@ -255,8 +308,8 @@ def email_verify(*, uidb64: str, token: str) -> User:
         user = User.objects.select_for_update().get(pk=user.pk)
     if user is None or not user.is_active or not email_verification_tokens.check_token(user, token):
         raise ValidationError({"token": [INVALID_LINK]})
-    user.email_verified = True
-    user.save(update_fields=["email_verified"])
+    user.email_verified, user.email_verified_at = True, timezone.now()
+    user.save(update_fields=["email_verified", "email_verified_at"])
     return user
 
 
@@ -283,6 +336,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
         raise ValidationError({"token": [INVALID_LINK]})
     _check_password(new_password, user=user, field="new_password")
     _set_password(user, new_password)
+    record(EventType.PASSWORD_RESET, user=user)
     return user
 
 
@@ -298,6 +352,7 @@ def login_lockout_lift(*, actor, user: User) -> None:
     """Staff lifting a user's login lockout (the admin), as the policy allows."""
     policy.check_change(actor=actor, user=user, fields={"login_lockout"}, entry=Entry.ADMIN)
     login_gate.lift_lockout(user.email)
+    record(EventType.LOGIN_LOCKOUT_LIFTED, user=user, actor=actor)
 
 
 def users_import(*, actor, created: list[User], updated: list[tuple[User, set[str]]]) -> None:
@@ -308,6 +363,14 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
         policy.check_change(actor=actor, user=User(), fields=_fields_set(user), entry=Entry.IMPORT)
     for user, fields in updated:
         policy.check_change(actor=actor, user=user, fields=fields, entry=Entry.IMPORT)
+    now = timezone.now()
+    for user in created:
+        if user.email_verified:
+            user.email_verified_at = now
+    for user, fields in updated:
+        if "email_verified" in fields and user.email_verified:
+            user.email_verified_at = now
+            fields.add("email_verified_at")
     if created:
         User.objects.bulk_create(created)
     if updated:
@@ -316,3 +379,5 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
     for user, fields in updated:
         if "is_active" in fields and not user.is_active:
             revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
+        changes = {f: getattr(user, f) for f in fields if f in (*PRIVILEGES, "is_active")}
+        _record_update(actor=actor, user=user, changes=changes, relations={}, old_email=None)

@@ -17,6 +17,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from accounts.audit.events import record
+from accounts.audit.models import EventType
 from accounts.models import RefreshTokenReuse, User
 from accounts.usersessions import services as sessions
 from accounts.usersessions.models import UserSession
@@ -62,6 +64,18 @@ def issue_token_pair(user, *, client=None, amr=("pwd",), auth_time=None):
         user=user, kind=UserSession.Kind.TOKEN, client=client, expires_at=_expiry(refresh)
     )
     return _pair(refresh, sid=session.pk, amr=amr, auth_time=auth_time)
+
+
+def reissue_token_pair(user, *, sid, amr):
+    """A new pair in the open session `sid` of `user`, with `auth_time` now (a reauthentication:
+    the session stays the same one). Raises InvalidRefreshToken when that session has ended."""
+    refresh = RefreshToken.for_user(user)
+    used = UserSession.objects.filter(pk=sid, user=user, ended_at__isnull=True).update(
+        last_used_at=timezone.now(), expires_at=_expiry(refresh)
+    )
+    if not used:
+        raise InvalidRefreshToken("The session has ended")
+    return _pair(refresh, sid=sid, amr=amr, auth_time=None)
 
 
 def _pair(refresh, *, sid, amr, auth_time):
@@ -131,8 +145,10 @@ def rotate_refresh_token(raw, *, ip=None):
                 amr=token.payload.get("amr") or ("pwd",),
                 auth_time=token.payload.get("auth_time"),
             )
-    UserSession.objects.filter(pk=sid, user=reused_by).end(UserSession.EndedReason.TOKEN_REUSE)
-    RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
+    with transaction.atomic():
+        UserSession.objects.filter(pk=sid, user=reused_by).end(UserSession.EndedReason.TOKEN_REUSE)
+        RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
+        record(EventType.REFRESH_TOKEN_REUSED, user=reused_by, data={"jti": jti, "session": sid})
     logger.warning("Refresh token reuse for user %s: its session ended", reused_by.pk)
     raise RefreshTokenReused("Token is blacklisted")
 
@@ -149,9 +165,12 @@ def blacklist_refresh_token(raw):
         BlacklistedToken.objects.get_or_create(token=outstanding)
         sid = session_id(token.payload)
         if sid is not None:
-            UserSession.objects.filter(pk=sid, user_id=outstanding.user_id).end(
+            ended = UserSession.objects.filter(pk=sid, user_id=outstanding.user_id).end(
                 UserSession.EndedReason.LOGOUT
             )
+            if ended:
+                data = {"reason": "logout", "sessions": [sid]}
+                record(EventType.SESSION_ENDED, user=outstanding.user, data=data)
 
 
 def revoke_all_refresh_tokens(user, *, reason=UserSession.EndedReason.ALL_REVOKED):

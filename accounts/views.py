@@ -1,7 +1,6 @@
 """The pages the emails link to. Their uid and token are exactly what the API's confirm
 endpoints take, so a client may use either."""
 
-from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -12,6 +11,7 @@ from accounts import services
 from accounts.admin_site import gated_login_response
 from accounts.forms import GatedLoginForm, SetPasswordForm
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
+from accounts.mfa.views import SecondStepLoginView
 
 
 def _link_is_valid(uidb64, token, generator):
@@ -55,7 +55,7 @@ def email_verify(request, uidb64, token):
     return render(request, "accounts/email_verify.html")
 
 
-class BrowsableAPILoginView(LoginView):
+class BrowsableAPILoginView(SecondStepLoginView):
     """`/api-auth/login/`: DRF's login page, with the form going through the login gate."""
 
     form_class = GatedLoginForm

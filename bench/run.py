@@ -111,6 +111,11 @@ def parse_args(argv):
     parser.add_argument("--keep", action="store_true", help="leave the databases afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--smoke", action="store_true", help="2,000 users, 3 s runs (CI)")
+    parser.add_argument(
+        "--signing",
+        action="store_true",
+        help="only the JWT signing cost: ES256 and EdDSA against HS256 (bench/signing.py)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.duration, args.warmup = "2000", 3.0, 1.0
@@ -596,6 +601,14 @@ def measure_size(args, size, secret_key, stamp, script_dir):
     hashing = run_python(
         env, "-m", "bench.tasks", "hashing", *staff_args(password), what="Argon2 and login timing"
     )
+    second_factor = run_python(
+        env,
+        "-m",
+        "bench.tasks",
+        "second-factor",
+        *staff_args(password),
+        what="second-factor login timing",
+    )
     inspect_urls = {
         "list, page_size=1": "/api/v1/users/?page_size=1",
         "list, page_size=100": "/api/v1/users/?page_size=100",
@@ -628,6 +641,7 @@ def measure_size(args, size, secret_key, stamp, script_dir):
         "rss": rss,
         "load": load,
         "hashing": hashing,
+        "second_factor": second_factor,
         "inspect": inspected,
     }
 
@@ -749,6 +763,15 @@ def notes(runs):
             + (f"; over HTTP, one connection: p50 {login.p50:.0f} ms." if login else ".")
         )
     for run in runs:
+        extra, hashing = run["second_factor"], run["hashing"]
+        lines.append(
+            f"{run['size']:,} users, second factors (medians): the password step of an account "
+            f"with TOTP {extra['password_step_ms']:.0f} ms (a login without one: "
+            f"{hashing['login_ms']:.0f} ms), then auth/mfa/verify/ with a TOTP code "
+            f"{extra['totp_verify_ms']:.1f} ms; a passwordless passkey login (options + "
+            f"assertion) {extra['passkey_login_ms']:.1f} ms."
+        )
+    for run in runs:
         setup, probe, rss = run["setup"], run["probe"], run["rss"]
         lines.append(
             f"{run['size']:,} users: table {setup['table']}; setup "
@@ -827,6 +850,11 @@ def report(args, runs, stamp):
 
 def main(argv=None):
     args = parse_args(argv if argv is not None else sys.argv[1:])
+    if args.signing:
+        sys.path.insert(0, str(REPO))
+        from bench import signing
+
+        return signing.main()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

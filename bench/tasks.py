@@ -15,6 +15,7 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import (  # noqa: E402
     check_password,
     identify_hasher,
@@ -139,6 +140,57 @@ def hashing(repeat, email, password):
     }
 
 
+def second_factor(repeat, password):
+    """Median milliseconds of what a second factor adds to a login, interleaved: the password step
+    of an account with TOTP (it answers 401 `mfa_required`), `auth/mfa/verify/` with a TOTP code,
+    and a passwordless passkey login (options, then the assertion, ES256)."""
+    import pyotp
+
+    from accounts import login_gate
+    from accounts.mfa import services as mfa
+    from accounts.mfa.models import TOTPDevice
+    from accounts.mfa.tests.authenticator import SoftAuthenticator
+
+    email = "bench-mfa@example.com"
+    User.objects.with_email(email).delete()
+    user = User.objects.create_user(email, password, email_verified=True)
+    secret = mfa.totp_begin(user=user)["secret"]
+    gate = login_gate.Client(ip="127.0.0.2")
+    mfa.totp_confirm(user=user, code=pyotp.TOTP(secret).at(time.time() - 30), client=gate)
+    authenticator = SoftAuthenticator(
+        origin=settings.WEBAUTHN_ORIGINS[0], rp_id=settings.WEBAUTHN_RP_ID
+    )
+    options = mfa.passkey_registration_options(user=user)
+    mfa.passkey_register(user=user, credential=authenticator.create(options), name="bench")
+    client = Client(HTTP_HOST="127.0.0.1")
+    timings = {"password_step_ms": [], "totp_verify_ms": [], "passkey_login_ms": []}
+
+    def timed(name, work, status):
+        start = time.perf_counter()
+        response = work()
+        timings[name].append((time.perf_counter() - start) * 1000)
+        if response.status_code != status:
+            raise SystemExit(f"{name}: answered {response.status_code}: {response.content[:200]}")
+        return response
+
+    def post(path, body):
+        return client.post(path, body, content_type="application/json")
+
+    def passkey_login():
+        options = post("/api/v1/auth/passkeys/login/options/", {}).json()
+        return post("/api/v1/auth/passkeys/login/", {"credential": authenticator.get(options)})
+
+    body = {"email": email, "password": password}
+    for _ in range(repeat):
+        step = timed("password_step_ms", lambda: post("/api/v1/auth/token/", body), 401)
+        TOTPDevice.objects.filter(user=user).update(last_used_step=None)  # one code per step
+        verify = {"mfa_token": step.json()["mfa_token"], "code": pyotp.TOTP(secret).now()}
+        timed("totp_verify_ms", lambda v=verify: post("/api/v1/auth/mfa/verify/", v), 200)
+        timed("passkey_login_ms", passkey_login, 200)
+    user.delete()
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.tasks")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +208,10 @@ def main(argv):
     command.add_argument("--repeat", type=int, default=7)
     command.add_argument("--email", required=True)
     command.add_argument("--password", required=True)
+    command = commands.add_parser("second-factor")
+    command.add_argument("--repeat", type=int, default=7)
+    command.add_argument("--email", required=True)
+    command.add_argument("--password", required=True)
     args = parser.parse_args(argv)
     if args.command == "staff":
         result = staff(args.email, args.password)
@@ -163,6 +219,8 @@ def main(argv):
         result = probe(args.staff_email, args.max_matches)
     elif args.command == "inspect":
         result = inspect(args.token, json.loads(args.urls), args.search_url)
+    elif args.command == "second-factor":
+        result = second_factor(args.repeat, args.password)
     else:
         result = hashing(args.repeat, args.email, args.password)
     print(json.dumps(result))

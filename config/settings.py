@@ -9,6 +9,7 @@ import re
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import csp.constants
 import dj_database_url
@@ -76,8 +77,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "accounts",
+    "accounts.mfa",
     "accounts.usersessions",
     "accounts.signing",
+    "accounts.audit",  # issue 15: security events
+    "accounts.emailchange",  # issue 15: the email change flow
+    "accounts.webhooks",  # issue 15: signed deliveries of security events
     "users_api",
     # Background work (issue 11): the task queue's table and Roster's tasks.
     "django_tasks",
@@ -86,6 +91,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",  # first: every response and log line has the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -205,6 +211,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Reset and verification links expire after a day; both are single-use by construction.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+# Webhook endpoints on private, loopback or link-local addresses are refused unless this is on.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# How long the old address's "this was not me" link of an email change works.
+EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14)
 
 # --- Security -----------------------------------------------------------------------------------
 
@@ -302,12 +312,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # DRF's parsers, bounded: depth, size, strings and numbers checked (users_api/parsers.py).
-    "DEFAULT_PARSER_CLASSES": [
-        "users_api.parsers.StrictJSONParser",
-        "users_api.parsers.BoundedFormParser",
-        "users_api.parsers.BoundedMultiPartParser",
-    ],
+    # JSON in, and only JSON: one body type per operation for generated clients (the browsable
+    # API's raw-data form sends JSON too; README "Generated clients"), bounded in depth, size,
+    # strings and numbers (users_api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["users_api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "users_api.throttles.AnonThrottle",
         "users_api.throttles.UserThrottle",
@@ -374,15 +382,48 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Enum components named for generated clients (drf-spectacular would say `KindEnum`).
+    "ENUM_NAME_OVERRIDES": {
+        "SessionKindEnum": "accounts.usersessions.models.UserSession.Kind",
+        "SecurityEventTypeEnum": "accounts.audit.models.EventType",  # issue 15
+    },
 }
+
+# --- Second factors and passkeys (accounts.mfa, accounts.reauth) -------------------------------
+
+# Sensitive changes need a login or reauthentication this recent (DESIGN.md, "recent auth").
+REAUTH_WINDOW = _duration(env.str("REAUTH_WINDOW", default="10m"))
+# Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, one
+# is derived from SECRET_KEY; see accounts/mfa/crypto.py before rotating SECRET_KEY then.
+MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
+# WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Roster")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[SITE_URL])
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------
 
+# LOG_FORMAT=json: one JSON object per line (production's default), with the request id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

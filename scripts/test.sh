@@ -38,3 +38,6 @@ if [ -x scripts/schemathesis.sh ]; then
     stage "schemathesis against a live server"
     scripts/schemathesis.sh
 fi
+
+stage "generated clients: Python and TypeScript, each through a flow against a live server"
+scripts/clients.sh

@@ -9,7 +9,10 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from accounts import login_gate, ratelimit, services, tokens
+from accounts.mfa import services as mfa_services
+from config.exceptions import PROBLEM_CONTENT_TYPE, problem
 from users_api import refresh_cookie
+from users_api.permissions import RecentAuthentication
 from users_api.serializers import (
     EmailVerificationSerializer,
     LoginSerializer,
@@ -19,6 +22,7 @@ from users_api.serializers import (
     RefreshTokenSerializer,
     RegistrationSerializer,
     TokenPairSerializer,
+    TokenVerifiedSerializer,
     TokenVerifySerializer,
     UserSerializer,
 )
@@ -34,6 +38,21 @@ from users_api.throttles import (
 TOKEN_INVALID = "Token is invalid or expired."  # noqa: S105 - a message, not a secret
 # SimpleJWT's words for a failed login, kept so clients that matched on them still do.
 NO_ACTIVE_ACCOUNT = "No active account found with the given credentials"
+MFA_REQUIRED = "A second factor is required: send it with the mfa_token to auth/mfa/verify/."
+
+
+def mfa_required_response(request, user):
+    """The answer to a correct password of a user with a second factor: 401 `mfa_required` with a
+    single-use `mfa_token` and the methods that can finish the login."""
+    body = problem(401, MFA_REQUIRED, code="mfa_required")
+    body["mfa_token"] = mfa_services.pending_login_start(user=user)
+    body["methods"] = mfa_services.methods(user)
+    return Response(
+        body,
+        status=401,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers={"WWW-Authenticate": JWTAuthentication().authenticate_header(request)},
+    )
 
 
 class PublicView(APIView):
@@ -71,6 +90,7 @@ class TokenObtainView(PublicView):
     account, a known device exempt from a stranger's lockout)."""
 
     checks_credentials_in_body = True
+    may_answer_mfa_required = True
 
     @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer})
     def post(self, request):
@@ -81,14 +101,17 @@ class TokenObtainView(PublicView):
             user = services.login(email=data["email"], password=data["password"], client=client)
         except login_gate.WrongCredentials as exc:
             raise AuthenticationFailed(NO_ACTIVE_ACCOUNT, code="no_active_account") from exc
+        if mfa_services.has_second_factor(user):
+            return mfa_required_response(request, user)
         pair = tokens.issue_token_pair(user, client=client)
-        response = _pair_response(request, pair, in_cookie=data["refresh_in_cookie"])
+        response = token_pair_response(request, pair, in_cookie=data["refresh_in_cookie"])
         login_gate.remember_device(response, client=client, user=user)
         return response
 
 
 class TokenRefreshView(PublicView):
     checks_credentials_in_body = True
+    reads_refresh_cookie = True
     throttle_classes = [RefreshThrottle]
 
     @extend_schema(request=RefreshTokenSerializer, responses={200: TokenPairSerializer})
@@ -103,13 +126,13 @@ class TokenRefreshView(PublicView):
             pair = tokens.rotate_refresh_token(raw, ip=ratelimit.client_ip(request.META))
         except (tokens.InvalidRefreshToken, tokens.RefreshTokenReused) as exc:
             raise AuthenticationFailed(TOKEN_INVALID, code="token_not_valid") from exc
-        return _pair_response(request, pair, in_cookie=from_cookie)
+        return token_pair_response(request, pair, in_cookie=from_cookie)
 
 
 class TokenVerifyView(PublicView):
     checks_credentials_in_body = True
 
-    @extend_schema(request=TokenVerifySerializer, responses={200: dict})
+    @extend_schema(request=TokenVerifySerializer, responses={200: TokenVerifiedSerializer})
     def post(self, request):
         """200 `{}` when Roster would accept the token now, else 401."""
         if not tokens.verify_token(self.validated(TokenVerifySerializer)["token"]):
@@ -119,6 +142,7 @@ class TokenVerifyView(PublicView):
 
 class LogoutView(PublicView):
     checks_credentials_in_body = True
+    reads_refresh_cookie = True
 
     @extend_schema(request=RefreshTokenSerializer, responses={204: None})
     def post(self, request):
@@ -158,7 +182,7 @@ class EmailResendView(APIView):
 
 
 class PasswordChangeView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, RecentAuthentication]
 
     @extend_schema(request=PasswordChangeSerializer, responses={204: None})
     def post(self, request):
@@ -190,7 +214,8 @@ class PasswordResetConfirmView(PublicView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _pair_response(request, pair, *, in_cookie):
+def token_pair_response(request, pair, *, in_cookie):
+    """The pair as the login answers it: both in the body, or the refresh token in its cookie."""
     if not in_cookie:
         return Response(pair)
     response = Response({"access": pair["access"]})

@@ -1,9 +1,8 @@
-"""DRF's parsers, bounded so that no body of any shape reaches a view it could crash.
+"""The API's one parser: JSON, bounded so that no body of any shape reaches a view it could crash.
 
-- Size: JSON and form bodies are read through `request.body`, which Django bounds by
+- Size: the body is read through `request.body`, which Django bounds by
   `DATA_UPLOAD_MAX_MEMORY_SIZE` (2.5 MB by default; `config.views.bad_request` answers a 413
-  problem). Multipart streams past that limit, with files spooled to disk: a multipart body whose
-  Content-Length is over the same limit is refused (413) before a byte is read.
+  problem). Form and multipart bodies are not parsed at all (415): the API speaks JSON.
 - JSON: nesting deeper than `MAX_DEPTH`, duplicate keys, `NaN`/`Infinity`, numbers beyond 64 bits
   or floats that overflow, NUL characters and lone surrogates (`"\\ud800"`, which no database can
   store) anywhere, keys included, are a 400 problem.
@@ -12,33 +11,12 @@
 import json
 import math
 
-from django.conf import settings
-from django.http.multipartparser import MultiPartParserError
-from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser, get_encoding
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser, get_encoding
 
 MAX_DEPTH = 32
 MAX_INTEGER = 2**63 - 1
 MIN_INTEGER = -(2**63)
-
-
-class RequestTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "request_too_large"
-
-
-def _refuse_declared_oversize(parser_context):
-    request = (parser_context or {}).get("request")
-    if request is None:
-        return
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-        raise RequestTooLarge()
 
 
 def _invalid(reason):
@@ -118,34 +96,3 @@ class StrictJSONParser(JSONParser):
             raise _invalid(str(exc)) from None
         check_value(data)
         return data
-
-
-class BoundedFormParser(FormParser):
-    """DRF's form parser; NUL characters in a key or a value are a 400."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        for key, values in data.lists():
-            for text in (key, *values):
-                _check_form_string(text)
-        return data
-
-
-class BoundedMultiPartParser(MultiPartParser):
-    """DRF's multipart parser under the body size limit; NUL characters are a 400."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        _refuse_declared_oversize(parser_context)
-        try:
-            result = super().parse(stream, media_type, parser_context)
-        except (MultiPartParserError, ValueError) as exc:
-            raise ParseError(f"Multipart form parse error - {exc}") from None
-        for key, values in result.data.lists():
-            for text in (key, *values):
-                _check_form_string(text)
-        return result
-
-
-def _check_form_string(text):
-    if "\x00" in text:
-        raise ParseError("Null characters are not allowed.")

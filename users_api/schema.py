@@ -2,16 +2,21 @@
 
 `RosterAutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]) reads the errors off the view, so a new
 view is documented without a decorator: a body or query parameters can be invalid (400), a body can
-be too large (413) or have an unsupported media type (415), authentication can fail (401), a
+be too large (413) or have a media type other than JSON (415), authentication can fail (401), a
 permission or the CSRF check can deny (403), a path or a page can be missing (404), the Accept
 header can ask for what Roster does not serve (406), throttles can refuse (429), and the database
 can be down (503).
 `config.exceptions` produces exactly these bodies.
+
+Generated clients read names off this schema, so they are kept readable and stable: bodies are
+JSON only (REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]), a request component is never named
+`...RequestRequest`, and an operation anyone may call declares `security: []`.
 """
 
 from collections import defaultdict
 from http import HTTPStatus
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
@@ -19,6 +24,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from config.exceptions import PROBLEM_CONTENT_TYPE
+from users_api.permissions import RecentAuthentication
 
 # Permissions that only ask "is there a user?": failing them is a 401, never a 403.
 AUTHENTICATION_ONLY_PERMISSIONS = (AllowAny, IsAuthenticated)
@@ -47,6 +53,49 @@ class ValidationProblemSerializer(ProblemSerializer):
     )
 
 
+class EmptyObjectExtension(OpenApiSerializerExtension):
+    """`TokenVerifiedSerializer` is the empty object `{}`: documented as a component of its own
+    (drf-spectacular drops a component without properties, and generators then invent a name
+    such as `AuthTokenVerifyCreateResponse200`)."""
+
+    target_class = "users_api.serializers.TokenVerifiedSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        description = "`{}`: Roster would accept the token now."
+        return {"type": "object", "additionalProperties": False, "description": description}
+
+
+class WebAuthnOptionsExtension(OpenApiSerializerExtension):
+    """The WebAuthn options objects are the W3C's JSON forms, passed to the browser as they are:
+    an open object, named so generated clients keep a readable type."""
+
+    target_class = "users_api.mfa_serializers.WebAuthnCreationOptionsSerializer"
+    match_subclasses = False
+    kind = "PublicKeyCredentialCreationOptionsJSON"
+
+    def map_serializer(self, auto_schema, direction):
+        description = f"WebAuthn's `{self.kind}`, for the browser's credentials API."
+        return {"type": "object", "additionalProperties": True, "description": description}
+
+
+class WebAuthnRequestOptionsExtension(WebAuthnOptionsExtension):
+    target_class = "users_api.mfa_serializers.WebAuthnRequestOptionsSerializer"
+    kind = "PublicKeyCredentialRequestOptionsJSON"
+
+
+class MfaRequiredProblemSerializer(ProblemSerializer):
+    """A 401 problem; with `code: mfa_required` it carries what finishes the login."""
+
+    mfa_token = serializers.CharField(
+        required=False, help_text="With `mfa_required`: single use, valid 5 minutes."
+    )
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "passkey", "recovery_code"]),
+        required=False,
+        help_text="With `mfa_required`: the second factors that can finish the login.",
+    )
+
+
 def _header(description, schema_type="string"):
     return {"schema": {"type": schema_type}, "description": description}
 
@@ -70,7 +119,16 @@ class RosterAutoSchema(AutoSchema):
         for status, reasons in self._error_reasons(operation).items():
             responses.setdefault(str(status), self._problem_response(status, reasons))
         operation["responses"] = dict(sorted(responses.items()))
+        if not self.view.get_authenticators():
+            # Public: a generated client must not ask for credentials to call it.
+            operation["security"] = []
         return operation
+
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
+        """`PasswordResetRequestSerializer`'s request body is `PasswordResetRequest`, not
+        `PasswordResetRequestRequest` (COMPONENT_SPLIT_REQUEST appends `Request`)."""
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        return name.removesuffix("Request") if name.endswith("RequestRequest") else name
 
     def _get_request_body(self, direction="request"):
         """A DELETE documents a body when `@extend_schema(request=...)` declares one for it
@@ -101,7 +159,7 @@ class RosterAutoSchema(AutoSchema):
         if "requestBody" in operation:
             reasons[400].append("The body is not valid; see `errors`.")
             reasons[413].append("The body is larger than the server accepts.")
-            reasons[415].append("The body's Content-Type is not JSON, form or multipart.")
+            reasons[415].append("The body's Content-Type is not `application/json`.")
         if any(parameter["in"] == "query" for parameter in parameters):
             reasons[400].append("A query parameter is not valid; see `errors`.")
         if any(not isinstance(permission, AllowAny) for permission in permissions):
@@ -110,8 +168,20 @@ class RosterAutoSchema(AutoSchema):
             reasons[401].append("The Authorization header holds a bad token.")
         if getattr(view, "checks_credentials_in_body", False):
             reasons[401].append("The credentials or the token in the body are not valid.")
+        if self._requires_recent_auth(permissions):
+            reasons[401].append(
+                "`code: reauthentication_required`: the login is older than REAUTH_WINDOW; "
+                "call `auth/reauthenticate/` first."
+            )
+        if getattr(view, "may_answer_mfa_required", False):
+            reasons[401].append(
+                "`code: mfa_required`: the password is right but a second factor is on; the "
+                "body carries `mfa_token` and `methods` for `auth/mfa/verify/`."
+            )
         if any(not isinstance(p, AUTHENTICATION_ONLY_PERMISSIONS) for p in permissions):
             reasons[403].append("Only staff can do this.")
+        if getattr(view, "reads_refresh_cookie", False):
+            reasons[403].append("The refresh cookie was used without the CSRF header.")
         if self.method in UNSAFE_METHODS and any(
             isinstance(authenticator, SessionAuthentication) for authenticator in authenticators
         ):
@@ -127,8 +197,18 @@ class RosterAutoSchema(AutoSchema):
         reasons[503].append("The database cannot be reached; see `Retry-After`.")
         return reasons
 
+    def _requires_recent_auth(self, permissions):
+        if self.method in UNSAFE_METHODS and any(
+            isinstance(permission, RecentAuthentication) for permission in permissions
+        ):
+            return True
+        operation = (self.method, getattr(self.view, "action", None))
+        return operation in getattr(self.view, "recent_auth_operations", ())
+
     def _problem_response(self, status, reasons):
         serializer = ValidationProblemSerializer if status == 400 else ProblemSerializer
+        if status == 401 and getattr(self.view, "may_answer_mfa_required", False):
+            serializer = MfaRequiredProblemSerializer
         response = {
             "description": " ".join([f"{HTTPStatus(status).phrase}.", *reasons]),
             "content": {

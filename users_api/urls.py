@@ -8,25 +8,20 @@ from drf_spectacular.views import (
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
-from rest_framework.permissions import AllowAny
-from rest_framework.routers import APIRootView, DefaultRouter
+from rest_framework.routers import DefaultRouter
 
-from users_api import auth, sessions
+from users_api import audit, auth, emailchange, index, mfa, sessions, webhooks
 from users_api.views import CANONICAL_UUID, UserViewSet
-
-
-class RosterAPIRootView(APIRootView):
-    """The browsable API's front page: open to anyone, so a browser can find the login link."""
-
-    permission_classes = [AllowAny]
-
 
 router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False
-router.APIRootView = RosterAPIRootView
+# The front page lists every endpoint group, read off this URL map (users_api/index.py).
+router.APIRootView = index.APIRootView
 router.register("users", UserViewSet, basename="user")
+router.register("webhooks", webhooks.WebhookEndpointViewSet, basename="webhook")  # issue 15
 
 auth_patterns = [
+    path("", index.AuthIndexView.as_view(), name="auth-index"),
     path("register/", auth.RegisterView.as_view(), name="register"),
     path("token/", auth.TokenObtainView.as_view(), name="token"),
     path("token/refresh/", auth.TokenRefreshView.as_view(), name="token-refresh"),
@@ -41,6 +36,31 @@ auth_patterns = [
         auth.PasswordResetConfirmView.as_view(),
         name="password-reset-confirm",
     ),
+    # Second factors and passkeys (users_api/mfa.py)
+    path("mfa/", mfa.MfaOverviewView.as_view(), name="mfa"),
+    path("mfa/totp/", mfa.TOTPView.as_view(), name="mfa-totp"),
+    path("mfa/totp/confirm/", mfa.TOTPConfirmView.as_view(), name="mfa-totp-confirm"),
+    path("mfa/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="mfa-recovery-codes"),
+    path("mfa/verify/", mfa.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("passkeys/", mfa.PasskeyListView.as_view(), name="passkeys"),
+    re_path(
+        rf"^passkeys/(?P<passkey_id>{CANONICAL_UUID})/$",
+        mfa.PasskeyDetailView.as_view(),
+        name="passkey",
+    ),
+    path(
+        "passkeys/register/options/",
+        mfa.PasskeyRegistrationOptionsView.as_view(),
+        name="passkey-register-options",
+    ),
+    path("passkeys/register/", mfa.PasskeyRegistrationView.as_view(), name="passkey-register"),
+    path(
+        "passkeys/login/options/",
+        mfa.PasskeyLoginOptionsView.as_view(),
+        name="passkey-login-options",
+    ),
+    path("passkeys/login/", mfa.PasskeyLoginView.as_view(), name="passkey-login"),
+    path("reauthenticate/", mfa.ReauthenticateView.as_view(), name="reauthenticate"),
     # Sessions (accounts.usersessions)
     path("sessions/", sessions.OwnSessionListView.as_view(), name="sessions"),
     path(
@@ -73,6 +93,20 @@ urlpatterns = [
             SpectacularRedocView.as_view(url_name="api:schema")
         ),
         name="redoc",
+    ),
+    # issue 15: security events
+    path("audit/events/", audit.SecurityEventList.as_view(), name="audit-events"),
+    path("users/me/events/", audit.MySecurityEventList.as_view(), name="my-events"),
+    path("users/me/email/", emailchange.EmailChangeRequestView.as_view(), name="email-change"),
+    path(
+        "auth/email/change/confirm/",
+        emailchange.EmailChangeConfirmView.as_view(),
+        name="email-change-confirm",
+    ),
+    path(
+        "auth/email/change/revert/",
+        emailchange.EmailChangeRevertView.as_view(),
+        name="email-change-revert",
     ),
     path("", include(router.urls)),
 ]

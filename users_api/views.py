@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from accounts import login_gate, policy, services
 from accounts.models import USER_FIELDS, User
 from users_api.filters import UserFilter, UserFilterBackend, UserOrderingFilter, UserSearchFilter
-from users_api.permissions import IsStaff
+from users_api.permissions import IsStaff, require_recent_auth
 from users_api.serializers import (
     AccountCloseSerializer,
     ProfileSerializer,
@@ -44,6 +44,8 @@ class UserViewSet(
     search_fields = ["email", "first_name", "last_name"]
     ordering_fields = ["email", "date_joined", "last_login", "first_name", "last_name"]
     ordering = ["-date_joined"]
+    # Closing one's account and changing privileges need recent authentication (the schema).
+    recent_auth_operations = {("DELETE", "me"), ("PUT", "update"), ("PATCH", "partial_update")}
 
     def get_permissions(self):
         if self.action in STAFF_ONLY_ACTIONS:
@@ -85,6 +87,8 @@ class UserViewSet(
             user, data=request.data, partial=kwargs.pop("partial", False)
         )
         serializer.is_valid(raise_exception=True)
+        if services.changes_privileges(user, serializer.validated_data):
+            require_recent_auth(request)
         services.user_update(actor=request.user, user=user, data=serializer.validated_data)
         return Response(user_data(user))
 
@@ -101,6 +105,7 @@ class UserViewSet(
         if request.method == "GET":
             return Response(user_data(user))
         if request.method == "DELETE":
+            require_recent_auth(request)
             serializer = AccountCloseSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             services.user_close_own_account(

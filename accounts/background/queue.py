@@ -41,3 +41,10 @@ def status() -> dict:
         .count(),
         "undelivered_mail": UndeliveredMail.objects.count(),
     }
+
+
+def requeue_stale() -> int:
+    """Put RUNNING tasks older than STALE_RUNNING (their worker died mid-task) back in the queue.
+    Such a mail may have left just before the worker died: it can arrive twice, never zero times."""
+    stale = DBTaskResult.objects.running().filter(started_at__lt=timezone.now() - STALE_RUNNING)
+    return stale.update(status="READY", started_at=None)

@@ -90,7 +90,9 @@ class Keyring:
             except DatabaseError:
                 if self._loaded_at is None:
                     raise
-                # Keep verifying with what we knew; try the database again on the next request.
+                # Keep verifying with what we knew; ask the database again after another period,
+                # not on every request (each attempt may wait for a connect timeout).
+                self._loaded_at = time.monotonic()
                 logger.warning("Signing keys could not be reloaded; using the cached ones")
 
     def published(self):

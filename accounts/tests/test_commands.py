@@ -247,7 +247,7 @@ def test_an_invalid_row_aborts_the_whole_import_naming_each_line(tmp_path, user)
     assert message == f"Import of {path} aborted: 3 problems listed above; nothing was written."
     assert err.splitlines() == [
         f"{path}:4: email: 'not-an-email' is not a valid email address",
-        f"{path}:5: email duplicates line 3 (ignoring case)",
+        f"{path}:5: email duplicates line 3 (same mailbox)",
         f"{path}:6: is_staff: 'perhaps' is not true or false",
     ]
     assert list(User.objects.all()) == [user]

@@ -12,6 +12,6 @@ def test_createsuperuser_noinput_takes_email_and_password_from_the_environment(m
     call_command("createsuperuser", "--noinput", verbosity=0)
 
     admin = User.objects.get()
-    assert admin.email == "Root@example.com"
+    assert admin.email == "root@example.com"
     assert admin.is_superuser and admin.is_staff
     assert admin.check_password("a-Long-enough-passw0rd")

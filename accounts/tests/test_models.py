@@ -10,7 +10,7 @@ def test_create_user_normalises_the_domain_and_hashes_the_password():
     user = User.objects.create_user(email="Ada@EXAMPLE.com", password="a-Long-enough-passw0rd")
 
     user.refresh_from_db()
-    assert user.email == "Ada@example.com"
+    assert user.email == "ada@example.com"
     assert user.password != "a-Long-enough-passw0rd"
     assert user.check_password("a-Long-enough-passw0rd")
     assert user.is_active and not user.is_staff and not user.is_superuser

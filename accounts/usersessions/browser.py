@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts import login_gate
+from accounts.audit.events import record
 from accounts.usersessions import services
 from accounts.usersessions.models import UserSession
 
@@ -39,6 +40,8 @@ def open_browser_session(sender, request, user, **kwargs):
         client=login_gate.Client.of(request),
         expires_at=session.get_expiry_date(),
         session_key=session.session_key,
+        # A password login through the gate's forms; not `force_login` or other code paths.
+        notify=getattr(request, "password_login", False),
     )
     session[SESSION_ID_KEY] = str(opened.pk)
 
@@ -46,8 +49,9 @@ def open_browser_session(sender, request, user, **kwargs):
 @receiver(user_logged_out)
 def end_browser_session(sender, request, user, **kwargs):
     sid = request.session.get(SESSION_ID_KEY) if request is not None else None
-    if sid:
-        UserSession.objects.filter(pk=sid).end(UserSession.EndedReason.LOGOUT)
+    if sid and UserSession.objects.filter(pk=sid).end(UserSession.EndedReason.LOGOUT):
+        data = {"reason": "logout", "sessions": [sid]}
+        record("session_ended", user=user if getattr(user, "pk", None) else None, data=data)
 
 
 def current_browser_session_id(request):

@@ -7,8 +7,10 @@ only thing that can order them is the database.
 import re
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pyotp
 import pytest
 
 from config.tests.servers import PASSWORD, call, live, register_and_login
@@ -86,7 +88,7 @@ def test_concurrent_refreshes_of_one_token_have_one_winner(deployment, ports):
     assert reuses == [(9,)]
 
 
-def test_reusing_a_rotated_refresh_token_revokes_every_refresh_token_of_the_user(deployment, ports):
+def test_reusing_a_rotated_refresh_token_ends_its_whole_session(deployment, ports):
     first, second = ports
     email, stolen = register_and_login(first)
     other_session = call(
@@ -98,9 +100,13 @@ def test_reusing_a_rotated_refresh_token_revokes_every_refresh_token_of_the_user
     reuse = call(second, "POST", "/api/v1/auth/token/refresh/", {"refresh": stolen["refresh"]})
 
     assert reuse.status == 401
-    for refresh in (rotated.json()["refresh"], other_session.json()["refresh"]):
-        reply = call(first, "POST", "/api/v1/auth/token/refresh/", {"refresh": refresh})
-        assert reply.status == 401, "after a reuse no refresh token of the user may work"
+    # the family's newest tokens die with it, on either server; another login is another family
+    newest = rotated.json()
+    reply = call(first, "POST", "/api/v1/auth/token/refresh/", {"refresh": newest["refresh"]})
+    assert reply.status == 401, "after a reuse no token of that session may work"
+    assert call(first, "GET", "/api/v1/users/me/", token=newest["access"]).status == 401
+    other = other_session.json()
+    assert call(second, "GET", "/api/v1/users/me/", token=other["access"]).status == 200
     recorded = deployment.query(
         "SELECT r.jti FROM accounts_refreshtokenreuse r JOIN accounts_user u ON u.id = r.user_id"
         " WHERE u.email = %s",
@@ -114,7 +120,11 @@ def test_concurrent_password_reset_confirms_with_one_token_have_one_winner(deplo
     email, _ = register_and_login(ports[0])
     assert call(ports[0], "POST", "/api/v1/auth/password/reset/", {"email": email}).status == 202
     deployment.run_tasks()
-    [message] = [text for text in deployment.emails_to(email) if "/password/reset/" in text]
+    [message] = [
+        text
+        for text in deployment.emails_to(email)
+        if "Subject: Reset your Roster password" in text
+    ]
     uid, token = re.search(r"/accounts/password/reset/([^/\s]+)/([^/\s]+)/", message).groups()
     passwords = [f"new-Passw0rd-{n}-{secrets.token_hex(4)}" for n in range(8)]
     confirm = "/api/v1/auth/password/reset/confirm/"
@@ -143,3 +153,49 @@ def test_concurrent_wrong_passwords_get_no_more_guesses_than_the_failure_limit(p
     replies = race(ports, [guess] * 30)
 
     assert statuses(replies) == [401] * 10 + [429] * 20
+
+
+def _with_totp(ports):
+    """A new user with TOTP on (through the API): (credentials, their TOTP, recovery codes)."""
+    email, tokens = register_and_login(ports[0])
+    access = tokens["access"]
+    secret = call(ports[0], "POST", "/api/v1/auth/mfa/totp/", token=access).json()["secret"]
+    totp = pyotp.TOTP(secret)
+    confirm = {"code": totp.at(time.time() - 30)}  # the previous step: the current one stays new
+    reply = call(ports[1], "POST", "/api/v1/auth/mfa/totp/confirm/", confirm, token=access)
+    assert reply.status == 200
+    return {"email": email, "password": PASSWORD}, totp, reply.json()["recovery_codes"]
+
+
+def _mfa_tokens(ports, credentials, count):
+    replies = [call(ports[n % 2], "POST", "/api/v1/auth/token/", credentials) for n in range(count)]
+    assert {reply.json()["code"] for reply in replies} == {"mfa_required"}
+    return [reply.json()["mfa_token"] for reply in replies]
+
+
+def test_concurrent_second_steps_with_one_totp_code_have_one_winner(ports):
+    credentials, totp, _ = _with_totp(ports)
+    mfa_tokens = _mfa_tokens(ports, credentials, 8)
+    code = totp.now()
+
+    replies = race(
+        ports,
+        [("POST", "/api/v1/auth/mfa/verify/", {"mfa_token": t, "code": code}) for t in mfa_tokens],
+    )
+
+    assert statuses(replies) == [200] + [401] * 7
+
+
+def test_concurrent_second_steps_with_one_mfa_token_have_one_winner(ports):
+    credentials, _, recovery_codes = _with_totp(ports)
+    [mfa_token] = _mfa_tokens(ports, credentials, 1)
+
+    replies = race(
+        ports,
+        [
+            ("POST", "/api/v1/auth/mfa/verify/", {"mfa_token": mfa_token, "code": code})
+            for code in recovery_codes[:8]
+        ],
+    )
+
+    assert statuses(replies) == [200] + [401] * 7

@@ -47,12 +47,12 @@ def test_register_creates_an_unverified_user_and_sends_the_verification_email(ap
     assert response.status_code == 201
     body = response.json()
     assert set(body) == USER_SHAPE
-    assert body["email"] == "New@example.com"
+    assert body["email"] == "new@example.com"
     assert body["email_verified"] is False and body["is_staff"] is False
     user = User.objects.get(pk=body["id"])
     assert user.check_password(NEW_PASSWORD) and user.first_name == "Ada"
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["New@example.com"]
+    assert mail.outbox[0].to == ["new@example.com"]
     assert "http://localhost:8000/accounts/email/verify/" in mail.outbox[0].body
     assert mail.outbox[0].alternatives[0][1] == "text/html"
 

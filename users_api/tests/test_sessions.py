@@ -444,18 +444,36 @@ def test_a_password_change_ends_browser_sessions_too(user):
 
 
 def test_a_login_from_a_new_device_sends_the_new_sign_in_notice(
-    user, caplog, django_capture_on_commit_callbacks
+    django_capture_on_commit_callbacks,
 ):
-    caplog.set_level("INFO", logger="accounts.notices")
+    user = UserFactory(password=PASSWORD, email_verified=True)
     device = APIClient(HTTP_USER_AGENT=FIREFOX)
     body = {"email": user.email, "password": PASSWORD}
-    with django_capture_on_commit_callbacks(execute=True):
-        assert device.post("/api/v1/auth/token/", body).status_code == 200
-    first = [r for r in caplog.records if "new_sign_in" in r.getMessage()]
-    caplog.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert device.post("/api/v1/auth/token/", body).status_code == 200  # known device now
-    again = [r for r in caplog.records if "new_sign_in" in r.getMessage()]
 
-    assert len(first) == 1 and str(user.pk) in first[0].getMessage()
+    def notices_after_login():
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert device.post("/api/v1/auth/token/", body).status_code == 200
+        return [m for m in mail.outbox if "sign-in" in m.subject.lower()]
+
+    first = notices_after_login()
+    again = notices_after_login()  # the client holds the device cookie now
+
+    assert len(first) == 1
+    assert first[0].to == [user.email]
+    assert "Firefox on Ubuntu" in first[0].body and "127.0.0.1" in first[0].body
     assert again == []
+
+
+def test_a_browser_password_login_from_a_new_device_sends_the_notice_and_force_login_does_not(
+    django_capture_on_commit_callbacks,
+):
+    user = UserFactory(password=PASSWORD, email_verified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        browser_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        BrowserClient().force_login(user)
+
+    notices = [m for m in mail.outbox if "sign-in" in m.subject.lower()]
+    assert len(notices) == 1 and "Firefox on Ubuntu" in notices[0].body
+    assert UserSession.objects.filter(kind="browser").count() == 2

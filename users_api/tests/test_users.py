@@ -207,7 +207,7 @@ def test_staff_create_a_user_with_or_without_a_password(staff_client):
 
     assert with_password.status_code == 201 and without.status_code == 201
     assert set(with_password.json()) == USER_SHAPE
-    assert User.objects.get(email="Pw@example.com").check_password("a-Long-enough-passw0rd")
+    assert User.objects.get(email="pw@example.com").check_password("a-Long-enough-passw0rd")
     created = User.objects.get(email="nopw@example.com")
     assert not created.has_usable_password() and not created.is_active
     assert len(mail.outbox) == 2  # both get the verification email

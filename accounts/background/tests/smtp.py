@@ -1,6 +1,7 @@
 """Real mail servers on loopback for the tests: aiosmtpd that keeps what it receives (or refuses
 it), and a server that accepts connections and then never says a word."""
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -29,6 +30,7 @@ class _Keeper:
         return "250 OK"
 
     async def handle_DATA(self, smtp, session, envelope):
+        await asyncio.sleep(self.server.delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.server.lock:
             self.server.messages.append(message)
@@ -38,9 +40,10 @@ class _Keeper:
 class MailServer:
     """aiosmtpd on 127.0.0.1:`port`; `messages` are the parsed emails it accepted."""
 
-    def __init__(self, port=None, *, refuse=False):
+    def __init__(self, port=None, *, refuse=False, delay=0.0):
         self.port = port or free_port()
         self.refuse = refuse
+        self.delay = delay
         self.messages = []
         self.lock = threading.Lock()
         self._controller = None

@@ -11,10 +11,10 @@ from django.contrib.auth.hashers import check_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from accounts import policy, services
+from accounts.mailboxes import MAX_INPUT_LENGTH, MIXED_SCRIPTS, normalize_mailbox
 from accounts.management.commands._operator import USER_FIELDS, Progress, users_by_email
 from accounts.models import MAX_PASSWORD_LENGTH, User
 
@@ -199,12 +199,14 @@ def _text(raw, *, max_length):
 
 
 def _email(raw):
-    email = _text(raw, max_length=254).strip()
+    """The mailbox the cell names (accounts.mailboxes): two spellings of one are one user."""
+    email = _text(raw, max_length=MAX_INPUT_LENGTH).strip()
     try:
-        validate_email(email)
-    except ValidationError:
+        return normalize_mailbox(email)
+    except ValidationError as exc:
+        if exc.code == MIXED_SCRIPTS:
+            raise ValueError(f"{email!r} is refused: {' '.join(exc.messages)}") from None
         raise ValueError(f"{email!r} is not a valid email address") from None
-    return User.objects.normalize_email(email)
 
 
 def _id(raw):
@@ -286,7 +288,7 @@ class _Importer:
         values, problems = _parse(record)
         email = values.get("email", "").lower()
         if email in self.email_lines:
-            problems.append(f"email duplicates line {self.email_lines[email]} (ignoring case)")
+            problems.append(f"email duplicates line {self.email_lines[email]} (same mailbox)")
         elif email:
             self.email_lines[email] = line
         if values.get("id") in self.id_lines:

@@ -247,3 +247,12 @@ def test_explicit_encryption_keys_encrypt_and_the_old_derivation_still_decrypts(
     settings.JWT_KEY_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(crypto.KeyDecryptionError):
         crypto.decrypt(row.private_key_encrypted)
+
+
+def test_only_one_key_signs_at_a_time_even_when_two_processes_race(user):
+    from django.db import IntegrityError, transaction
+
+    issue_token_pair(user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services.create_key(algorithm="ES256", activate=True)  # what a losing racer would do
+    assert SigningKey.objects.filter(is_signing=True).count() == 1

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.signing import services
 from accounts.signing.keyring import keyring
 from accounts.signing.models import SigningKey
+from accounts.tests.factories import UserFactory
 from accounts.tokens import issue_token_pair
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +86,34 @@ def test_the_well_known_documents_take_no_writes_and_no_database_query_when_cach
         assert client.get("/.well-known/jwks.json").status_code == 200
     assert client.post("/.well-known/jwks.json").status_code == 405
     assert client.delete("/.well-known/openid-configuration").status_code == 405
+
+
+@pytest.fixture
+def superuser_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, email_verified=True))
+    return client
+
+
+def test_the_admin_shows_keys_read_only_without_the_private_half(user, superuser_client):
+    issue_token_pair(user)
+    key = SigningKey.objects.get()
+    listing = superuser_client.get("/admin/signing/signingkey/")
+    detail = superuser_client.get(f"/admin/signing/signingkey/{key.pk}/change/")
+    delete = superuser_client.post(f"/admin/signing/signingkey/{key.pk}/delete/", {"post": "yes"})
+
+    assert listing.status_code == 200
+    assert key.kid in listing.content.decode()
+    assert detail.status_code == 200
+    assert key.public_jwk["x"] in detail.content.decode()
+    for page in (listing, detail):
+        assert key.private_key_encrypted not in page.content.decode()
+        assert "private" not in page.content.decode().lower()
+    assert delete.status_code == 403
+    assert SigningKey.objects.filter(pk=key.pk).exists()
+
+
+def test_a_fresh_install_publishes_its_first_key_before_signing_anything(client, user):
+    keys = client.get("/.well-known/jwks.json").json()["keys"]
+    token = issue_token_pair(user)["access"]
+
+    assert [key["kid"] for key in keys] == [jwt.get_unverified_header(token)["kid"]]

@@ -11,5 +11,15 @@ class Command(BaseCommand):
         "oldest due one is, RUNNING tasks older than 15 minutes (a worker died), mail given up on."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--requeue-stale",
+            action="store_true",
+            help="First requeue the tasks of dead workers (RUNNING for over 15 minutes).",
+        )
+
+    def handle(self, *args, requeue_stale=False, **options):
+        if requeue_stale:
+            count = queue.requeue_stale()
+            self.stderr.write(f"Requeued {count} stale task(s).")
         self.stdout.write(json.dumps(queue.status(), indent=2))

@@ -1,0 +1,22 @@
+import re
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from accounts.audit.models import SecurityEvent
+
+
+class Command(BaseCommand):
+    help = "Delete security events older than the retention period (the only way events go)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", required=True, help="e.g. 400d, 12h (days or hours)")
+
+    def handle(self, *args, older_than, **options):
+        match = re.fullmatch(r"(\d+)([dh])", older_than.strip())
+        if not match:
+            raise CommandError("--older-than takes a number followed by d or h, e.g. 400d.")
+        age = timedelta(**{{"d": "days", "h": "hours"}[match[2]]: int(match[1])})
+        removed = SecurityEvent.objects.prune(before=timezone.now() - age)
+        self.stdout.write(f"Removed {removed} security events older than {older_than}.")

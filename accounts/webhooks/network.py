@@ -1,0 +1,80 @@
+"""Where a webhook may go: public addresses only, checked at registration and again at every
+delivery (a name can resolve elsewhere later: DNS rebinding), and the connection goes to exactly
+the address that was checked. `WEBHOOK_ALLOW_PRIVATE_NETWORKS` lifts the rule (tests, or a
+deployment whose receivers live on its own network)."""
+
+import http.client
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+class UnsafeURL(Exception):
+    """The URL is malformed, does not resolve, or names a private, loopback or link-local
+    address."""
+
+
+def _is_public(address):
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, the address to connect to) for a URL Roster may call; else UnsafeURL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeURL("The URL is not valid.") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeURL("Only http and https URLs with a host name.")
+    if parts.username or parts.password:
+        raise UnsafeURL("A webhook URL cannot carry credentials.")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        raise UnsafeURL("The host name does not resolve.") from exc
+    addresses = [info[4][0] for info in infos]
+    if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS and not all(map(_is_public, addresses)):
+        raise UnsafeURL("The URL resolves to a private, loopback or link-local address.")
+    return parts.scheme, parts.hostname, port, addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict, *, timeout: float) -> int:
+    """POST `body` to `url` at the address just checked; the status code. Redirects are not
+    followed (a 3xx is a failure). Raises UnsafeURL or OSError."""
+    scheme, host, port, address = check_url(url)
+    connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(host, port, address=address, timeout=timeout)
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(65536)
+        return response.status
+    finally:
+        connection.close()

@@ -1,0 +1,84 @@
+"""`audit/events/` (staff) and `users/me/events/` (the caller's own): the security event log."""
+
+import re
+
+import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
+
+from accounts.audit.models import EventType, SecurityEvent
+from users_api.permissions import IsStaff
+
+
+class SecurityEventSerializer(serializers.ModelSerializer):
+    actor = serializers.UUIDField(source="actor_id", read_only=True, allow_null=True)
+    user = serializers.UUIDField(source="user_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SecurityEvent
+        fields = [
+            "id",
+            "type",
+            "at",
+            "actor",
+            "user",
+            "ip_address",
+            "user_agent",
+            "request_id",
+            "data",
+        ]
+        read_only_fields = fields
+
+
+class EventPagination(CursorPagination):
+    """Keyset pages, newest first: `WHERE id < last ORDER BY id DESC`, one index range scan at
+    any depth. No `count`: counting millions of rows is what keyset paging avoids."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # DRF takes the position as given: a non-number would reach the database and answer 500.
+        position = cursor.position if cursor is not None else None
+        if position is not None and not re.fullmatch(r"\d{1,18}", position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+class SecurityEventFilter(django_filters.FilterSet):
+    user = django_filters.UUIDFilter(field_name="user_id")
+    type = django_filters.ChoiceFilter(choices=EventType.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = SecurityEvent
+        fields = ["user", "type", "since", "until"]
+
+
+class SecurityEventList(generics.ListAPIView):
+    """Every security event, newest first (staff). Filters: `user`, `type`, `since`, `until`."""
+
+    permission_classes = [IsStaff]
+    serializer_class = SecurityEventSerializer
+    pagination_class = EventPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SecurityEventFilter
+    queryset = SecurityEvent.objects.all()
+
+
+class MySecurityEventList(generics.ListAPIView):
+    """The caller's own security activity, newest first."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = SecurityEventSerializer
+    pagination_class = EventPagination
+
+    def get_queryset(self):
+        return SecurityEvent.objects.filter(user_id=self.request.user.pk)

@@ -90,6 +90,8 @@ ANONYMOUS_PAGES = [
     "/api/v1/redoc/",
     "/accounts/password/reset/MQ/not-a-token/",
     "/accounts/email/verify/MQ/not-a-token/",
+    "/accounts/email/change/confirm/not-a-token/",
+    "/accounts/login/verify/",
     "/no-such-page/",
     "/api/v1/users/",  # the browsable API's 401 page
 ]
@@ -101,6 +103,7 @@ SIGNED_IN_PAGES = [
     "/api/v1/users/me/",
     "/api/v1/users/",
     "/api/v1/auth/sessions/",
+    "/accounts/security/",
 ]
 
 

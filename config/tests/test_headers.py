@@ -308,3 +308,17 @@ def test_admin_and_browsable_api_work_with_no_policy_violation_and_log_out(site,
 
     assert "HTTP 401" in page.locator(".response-info").inner_text()
     assert _violations(messages) == []
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_security_page_runs_its_scripts_with_no_policy_violation(site, page):  # noqa: F811
+    account = UserFactory(password=PASSWORD)
+    messages = _watch_console(page)
+
+    page.goto(f"{site}/api-auth/login/?next=/accounts/security/")
+    log_in(page, email_address=account.email, password=PASSWORD)
+    page.wait_for_url(f"{site}/accounts/security/")
+    page.wait_for_load_state("networkidle")
+
+    assert _violations(messages) == []

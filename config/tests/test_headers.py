@@ -90,6 +90,8 @@ ANONYMOUS_PAGES = [
     "/api/v1/redoc/",
     "/accounts/password/reset/MQ/not-a-token/",
     "/accounts/email/verify/MQ/not-a-token/",
+    "/accounts/email/change/confirm/not-a-token/",
+    "/accounts/login/verify/",
     "/no-such-page/",
     "/api/v1/users/",  # the browsable API's 401 page
 ]
@@ -101,6 +103,7 @@ SIGNED_IN_PAGES = [
     "/api/v1/users/me/",
     "/api/v1/users/",
     "/api/v1/auth/sessions/",
+    "/accounts/security/",
 ]
 
 
@@ -304,4 +307,18 @@ def test_admin_and_browsable_api_work_with_no_policy_violation_and_log_out(site,
     page.goto(f"{site}/api/v1/users/me/")
 
     assert "HTTP 401" in page.locator(".response-info").inner_text()
+    assert _violations(messages) == []
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_security_page_runs_its_scripts_with_no_policy_violation(site, page):  # noqa: F811
+    account = UserFactory(password=PASSWORD)
+    messages = _watch_console(page)
+
+    page.goto(f"{site}/api-auth/login/?next=/accounts/security/")
+    log_in(page, email_address=account.email, password=PASSWORD)
+    page.wait_for_url(f"{site}/accounts/security/")
+    page.wait_for_load_state("networkidle")
+
     assert _violations(messages) == []

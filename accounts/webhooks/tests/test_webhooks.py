@@ -6,6 +6,7 @@ again at delivery (DNS rebinding)."""
 
 import contextlib
 import datetime as dt
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -261,3 +262,15 @@ def test_the_background_queue_delivers_and_retries(staff_client, user, receiver,
         run_worker()
     delivery.refresh_from_db()
     assert delivery.status == "delivered" and len(receiver.received) == 1
+
+
+def test_the_secret_is_stored_encrypted_and_shown_once(staff_client, receiver):
+    from accounts.webhooks.models import WebhookEndpoint
+
+    created = register(staff_client, receiver.url)
+    stored = WebhookEndpoint.objects.get(pk=created["id"])
+    assert created["secret"] not in stored.encrypted_secret
+    assert stored.secret == created["secret"]
+    listed = staff_client.get("/api/v1/webhooks/").json()
+    assert [endpoint["id"] for endpoint in listed] == [created["id"]]
+    assert created["secret"] not in json.dumps(listed)

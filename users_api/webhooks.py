@@ -27,7 +27,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     """The answer to a registration: the only time the signing secret is shown."""
 
-    secret = serializers.CharField(read_only=True)
+    secret = serializers.CharField(read_only=True, source="plain_secret")
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
@@ -59,6 +59,7 @@ class WebhookEndpointViewSet(
     queryset = WebhookEndpoint.objects.all()
     lookup_value_regex = CANONICAL_UUID
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    pagination_class = None  # a handful of endpoints: one plain list
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -9,7 +9,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     shows them and the delivery log, never the secret."""
 
     list_display = ("url", "description", "is_active", "created_at")
-    exclude = ("secret",)
+    exclude = ("encrypted_secret",)
     readonly_fields = ("url", "event_types", "description", "is_active", "created_by")
 
     def has_add_permission(self, request):

@@ -11,9 +11,9 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(default=list)
-    # The signing secret (Standard Webhooks' "whsec_..."): shown once when the endpoint is created,
-    # kept because every delivery is signed with it; never in a response, a log or the admin.
-    secret = models.CharField(max_length=100)
+    # The signing secret (Standard Webhooks' "whsec_..."), encrypted (accounts.webhooks.crypto):
+    # shown once when the endpoint is created; never in a later response, a log or the admin.
+    encrypted_secret = models.TextField()
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -25,6 +25,12 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self):
         return self.url
+
+    @property
+    def secret(self) -> str:
+        from accounts.webhooks import crypto
+
+        return crypto.decrypt(self.encrypted_secret)
 
 
 class WebhookDelivery(models.Model):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from accounts.audit.models import EventType
-from accounts.webhooks import network
+from accounts.webhooks import crypto, network
 from accounts.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -61,13 +61,16 @@ def endpoint_create(*, actor, url: str, event_types: list[str], description: str
     """Register an endpoint; the returned one carries its `secret`, shown this once."""
     _require_staff(actor)
     _clean(url, event_types)
-    return WebhookEndpoint.objects.create(
+    secret = new_secret()
+    endpoint = WebhookEndpoint.objects.create(
         url=url,
         event_types=sorted(set(event_types)),
         description=description,
-        secret=new_secret(),
+        encrypted_secret=crypto.encrypt(secret),
         created_by=actor,
     )
+    endpoint.plain_secret = secret  # for the one answer that shows it
+    return endpoint
 
 
 def endpoint_update(*, actor, endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:

@@ -276,3 +276,24 @@ def test_the_request_needs_a_recent_login(user, mailoutbox):
     assert response.status_code == 401
     assert response.json()["code"] == "reauthentication_required"
     assert not EmailChange.objects.exists() and mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    "new_email",
+    [
+        123,
+        None,
+        ["a@example.org"],
+        "no-at-sign",
+        "a@exam\x00ple.org",
+        "x" * 5000 + "@e.org",
+        "paypal@p\u0430ypal.com",  # a Cyrillic letter: a look-alike
+    ],
+)
+def test_bad_new_addresses_are_400_and_change_nothing(auth_client, new_email):
+    response = auth_client.post(
+        "/api/v1/users/me/email/", {"new_email": new_email, "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) & {"new_email", "non_field_errors"}  # NUL: the parser
+    assert not EmailChange.objects.exists()

@@ -6,6 +6,7 @@ again at delivery (DNS rebinding)."""
 
 import contextlib
 import datetime as dt
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -261,3 +262,42 @@ def test_the_background_queue_delivers_and_retries(staff_client, user, receiver,
         run_worker()
     delivery.refresh_from_db()
     assert delivery.status == "delivered" and len(receiver.received) == 1
+
+
+def test_the_secret_is_stored_encrypted_and_shown_once(staff_client, receiver):
+    from accounts.webhooks.models import WebhookEndpoint
+
+    created = register(staff_client, receiver.url)
+    stored = WebhookEndpoint.objects.get(pk=created["id"])
+    assert created["secret"] not in stored.encrypted_secret
+    assert stored.secret == created["secret"]
+    listed = staff_client.get("/api/v1/webhooks/").json()
+    assert [endpoint["id"] for endpoint in listed] == [created["id"]]
+    assert created["secret"] not in json.dumps(listed)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "http://example.com:99999/hook", "event_types": ["login_failed"]},
+        {"url": "http://[::1/hook", "event_types": ["login_failed"]},
+        {"url": "http://ex\x00ample.com/", "event_types": ["login_failed"]},
+        {"url": "http://" + "a" * 70 + ".com/", "event_types": ["login_failed"]},
+        {"url": "https://example.com/", "event_types": "login_failed"},
+        {"url": "https://example.com/", "event_types": [["login_failed"]]},
+        {"url": ["https://example.com/"], "event_types": ["login_failed"]},
+        {"url": "https://example.com/", "event_types": ["login_failed"], "is_active": "maybe"},
+        {},
+    ],
+)
+def test_bad_registrations_are_400_problems(staff_client, body):
+    response = staff_client.post("/api/v1/webhooks/", body, format="json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_bad_delivery_log_cursors_are_404(staff_client, receiver):
+    endpoint = register(staff_client, receiver.url)
+    url = f"/api/v1/webhooks/{endpoint['id']}/deliveries/"
+    assert staff_client.get(url, {"cursor": "cD1ub3Q="}).status_code == 404
+    assert staff_client.get(url.replace(endpoint["id"], endpoint["id"].upper())).status_code == 404

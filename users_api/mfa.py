@@ -213,7 +213,8 @@ class ReauthenticateView(APIView):
                     credential=data.get("credential"),
                 )
         except login_gate.WrongCredentials:
-            field = next(name for name in ReauthenticateSerializer.proofs if data.get(name))
+            given = (name for name in ReauthenticateSerializer.proofs if name in data)
+            field = next(given, "non_field_errors")
             raise ValidationError({field: [WRONG_PROOF]}) from None
         sid = tokens.session_id(request.auth.payload) if request.auth is not None else None
         if sid is None:  # a browser session: it is marked, and gets no tokens

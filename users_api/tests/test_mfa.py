@@ -384,7 +384,7 @@ def test_a_passkey_registers_once_and_keeps_only_known_transports(user, auth_cli
     assert Passkey.objects.count() == 1
 
 
-BAD_VALUES = ["\ud800", "a\x00b", "x" * 100_000, 12, None, [], {"a": 1}, True]
+BAD_VALUES = ["\ud800", "a\x00b", "x" * 100_000, 12, None, [], {"a": 1}, True, "", {}, 0, False]
 
 
 @pytest.mark.parametrize("value", BAD_VALUES)

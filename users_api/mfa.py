@@ -213,7 +213,9 @@ class ReauthenticateView(APIView):
                     credential=data.get("credential"),
                 )
         except login_gate.WrongCredentials:
-            field = next(name for name in ReauthenticateSerializer.proofs if data.get(name))
+            # An empty proof (`{"credential": {}}`) is falsy: the error then goes to no field.
+            proofs = ReauthenticateSerializer.proofs
+            field = next((name for name in proofs if data.get(name)), "non_field_errors")
             raise ValidationError({field: [WRONG_PROOF]}) from None
         sid = tokens.session_id(request.auth.payload) if request.auth is not None else None
         if sid is None:  # a browser session: it is marked, and gets no tokens

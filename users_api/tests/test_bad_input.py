@@ -365,3 +365,28 @@ def test_a_list_of_another_model_pages_with_the_default_paginator(staff_client):
 
     assert response.status_code == 200
     assert response.json()["count"] == 0
+
+
+def test_reauthentication_with_an_empty_credential_is_400(auth_client):
+    """Found by schemathesis' negative data: `{"credential": {}}` answered 500 (StopIteration
+    while naming the field of the wrong proof)."""
+    response = auth_client.post("/api/v1/auth/reauthenticate/", {"credential": {}}, format="json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_errors_of_nested_fields_are_named_by_their_path(staff_client):
+    """Found by schemathesis' negative data: a list field's item errors came out as
+    {"event_types": {"1": [...]}}, not the documented {field: [messages]}."""
+    response = staff_client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://example.com/hook", "event_types": ["user.created", "nonsense", 3]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert all(isinstance(messages, list) for messages in errors.values()), errors
+    assert all(isinstance(message, str) for messages in errors.values() for message in messages)
+    assert "event_types.1" in errors

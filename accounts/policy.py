@@ -115,4 +115,4 @@ def _is_person(actor):
 
 
 def _is_self(actor, user):
-    return actor is not OPERATOR and actor.pk is not None and actor.pk == user.pk
+    return _is_person(actor) and actor.pk == user.pk

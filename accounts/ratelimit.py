@@ -60,7 +60,8 @@ def rate_for(scope):
 
 def digest(value):
     """A short, stable digest for cache keys: identities (emails, addresses) are personal data."""
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
+    # surrogatepass: any str has a digest, even one holding a lone surrogate
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def client_ip(meta, *, num_proxies=None):

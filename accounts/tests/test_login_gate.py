@@ -316,3 +316,13 @@ def test_a_dead_cache_lets_logins_through_and_says_so(settings, user, caplog, ro
 
     assert api_token(Client(), user, PASSWORD) == "ok"
     assert "not counted" in caplog.text
+
+
+@pytest.mark.parametrize("identity", ["a@\ud800b.com", "\udfff", "plain@example.com", ""])
+def test_every_string_has_a_counter_digest(identity):
+    from accounts import ratelimit
+
+    key = ratelimit.digest(identity)
+
+    assert len(key) == 32 and key == ratelimit.digest(identity)
+    assert key != ratelimit.digest(identity + "x")

@@ -371,3 +371,23 @@ def test_only_superusers_edit_groups_in_the_admin():
 
     assert response.status_code == 403
     assert group.permissions.count() == 0
+
+
+@given(
+    actor=st.sampled_from([None, "anonymous", "inactive"]),
+    field=st.sampled_from(sorted(policy.FIELDS)),
+    entry=st.sampled_from(list(policy.Entry)),
+)
+@settings(max_examples=60, deadline=None)
+def test_no_actor_at_all_is_refused_every_change_and_never_crashes(actor, field, entry):
+    from django.contrib.auth.models import AnonymousUser
+
+    target = User(email="someone@example.com")
+    actor = {
+        None: None,
+        "anonymous": AnonymousUser(),
+        "inactive": User(pk=target.pk, is_active=False, is_superuser=True),
+    }[actor]
+
+    with pytest.raises(PermissionDenied):
+        policy.check_change(actor=actor, user=target, fields={field}, entry=entry)

@@ -390,3 +390,18 @@ def test_errors_of_nested_fields_are_named_by_their_path(staff_client):
     assert all(isinstance(messages, list) for messages in errors.values()), errors
     assert all(isinstance(message, str) for messages in errors.values() for message in messages)
     assert "event_types.1" in errors
+
+
+def test_a_webhook_created_inactive_is_stored_inactive(staff_client):
+    """Found by schemathesis: `is_active` in the create body, which the schema allows, reached
+    the service as an unknown argument (500)."""
+    from accounts.webhooks.models import WebhookEndpoint
+
+    response = staff_client.post(
+        "/api/v1/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "event_types": ["account_deleted"], "is_active": False},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content[:300]
+    assert WebhookEndpoint.objects.get(pk=response.json()["id"]).is_active is False

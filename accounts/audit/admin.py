@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from accounts.audit.models import SecurityEvent
+from accounts.records_admin import StaffRecordAdmin
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(StaffRecordAdmin):
     """Read-only: events are append-only; only `manage.py prune_events` removes old ones."""
 
     list_display = ("id", "at", "type", "user", "actor", "ip_address", "request_id")
@@ -13,15 +14,3 @@ class SecurityEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_select_related = ("user", "actor")
     raw_id_fields = ("user", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff

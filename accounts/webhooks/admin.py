@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from accounts.records_admin import StaffRecordAdmin
 from accounts.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(StaffRecordAdmin):
     """Endpoints are registered through the API (its answer shows the secret once); the admin
     shows them and the delivery log, never the secret."""
 
@@ -12,21 +13,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     exclude = ("encrypted_secret",)
     readonly_fields = ("url", "event_types", "description", "is_active", "created_by")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff
-
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(StaffRecordAdmin):
     list_display = (
         "message_id", "endpoint", "event_type", "status", "attempts", "last_status_code",
         "last_attempt_at", "next_attempt_at",
@@ -35,15 +24,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ("=message_id",)
     list_select_related = ("endpoint",)
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff

@@ -174,9 +174,11 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
 
 
 def changes_privileges(user: User, data: dict) -> bool:
-    """True when `data` would change `user`'s privileges (a sensitive change: recent auth)."""
+    """True when `data` would change `user`'s privileges (`is_staff`, `is_superuser`, groups,
+    permissions): a sensitive change that needs recent authentication."""
     return any(
-        field in data and data[field] != getattr(user, field) for field in ("is_staff",)
+        field in data and bool(data[field]) != getattr(user, field)
+        for field in ("is_staff", policy.SUPERUSER)
     ) or any(
         name in data and set(data[name]) != set(getattr(user, name).all())
         for name in policy.PRIVILEGES - {"is_staff"}

@@ -1,0 +1,27 @@
+"""Attacks on authorization and authentication that once worked, kept as regressions."""
+
+import time
+
+import pytest
+import time_machine
+from django.test import Client
+
+from accounts.tests.factories import UserFactory
+from accounts.tests.test_admin import change_data
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_stale_admin_session_cannot_grant_superuser_status(user):
+    boss = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    client = Client()
+    client.post("/admin/login/", {"username": boss.email, "password": PASSWORD})
+    change = f"/admin/accounts/user/{user.pk}/change/"
+
+    with time_machine.travel(time.time() + 11 * 60):
+        late = client.post(change, change_data(user, is_superuser="on"), follow=True)
+
+    user.refresh_from_db()
+    assert not user.is_superuser
+    assert "needs a recent login" in late.content.decode()

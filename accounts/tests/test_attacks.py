@@ -25,3 +25,23 @@ def test_a_stale_admin_session_cannot_grant_superuser_status(user):
     user.refresh_from_db()
     assert not user.is_superuser
     assert "needs a recent login" in late.content.decode()
+
+
+def test_a_browser_login_waiting_for_its_second_factor_dies_with_a_password_change():
+    import pyotp
+
+    from accounts import services
+    from accounts.mfa.tests.test_login_pages import CLIENT, admin_password_step, with_totp
+
+    boss = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    secret = with_totp(boss)
+    attacker = Client()
+    assert admin_password_step(attacker, boss).status_code == 302  # the phished password
+    services.password_change(
+        user=boss, current_password=PASSWORD, new_password="another-Long-passw0rd", client=CLIENT
+    )
+
+    late = attacker.post("/accounts/login/verify/", {"code": pyotp.TOTP(secret).now()})
+
+    assert late.status_code == 400
+    assert attacker.get("/admin/").status_code == 302  # not signed in

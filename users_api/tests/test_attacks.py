@@ -46,3 +46,35 @@ def test_a_signed_in_session_still_gets_only_ten_wrong_passwords(user):
 
     assert answers == [400] * 10 + [429]
     assert signed_in.post(f"{AUTH}reauthenticate/", {"password": PASSWORD}).status_code == 429
+
+
+@pytest.mark.parametrize("change", ["password change", "deactivation"])
+def test_an_mfa_token_dies_when_the_password_changes_or_the_account_is_deactivated(
+    user, staff, change
+):
+    import pyotp
+
+    from users_api.tests.test_mfa import enable_totp, password_login
+
+    owner = bearer_client(user)
+    secret, _ = enable_totp(owner)
+    mfa_token = password_login(user).json()["mfa_token"]  # an attacker who phished the password
+    if change == "password change":
+        answer = owner.post(
+            f"{AUTH}password/change/",
+            {"current_password": PASSWORD, "new_password": "another-Long-passw0rd"},
+        )
+        assert answer.status_code == 204
+    else:
+        assert bearer_client(staff).delete(f"/api/v1/users/{user.pk}/").status_code == 204
+        assert (
+            bearer_client(staff).patch(f"/api/v1/users/{user.pk}/", {"is_active": True}).status_code
+            == 200
+        )
+
+    late = APIClient().post(
+        f"{AUTH}mfa/verify/", {"mfa_token": mfa_token, "code": pyotp.TOTP(secret).now()}
+    )
+
+    assert late.status_code == 401
+    assert late.json()["code"] == "mfa_token_invalid"

@@ -250,13 +250,19 @@ def login(*, email: str, password: str, client: login_gate.Client) -> User:
     Raises login_gate.WrongCredentials (wrong password, unknown email and inactive account are
     one answer) or login_gate.TooManyAttempts.
     """
+    user = login_gate.authenticate(client=client, email=email, password=password)
+    login_complete(user=user, client=client)
+    return user
+
+
+def login_complete(*, user: User, client: login_gate.Client) -> None:
+    """A correct password that the entry point accepts (the admin takes staff only): last_login,
+    and the `login_succeeded` event unless a second factor must still complete the login."""
     from accounts.mfa.services import has_second_factor  # the mfa app builds on this module
 
-    user = login_gate.authenticate(client=client, email=email, password=password)
     update_last_login(None, user)
     if not has_second_factor(user):  # else the login completes with the second factor
         record(EventType.LOGIN_SUCCEEDED, user=user, client=client, data={"method": "password"})
-    return user
 
 
 def _confirm_password(*, user, password, client, field):

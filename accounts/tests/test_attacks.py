@@ -45,3 +45,14 @@ def test_a_browser_login_waiting_for_its_second_factor_dies_with_a_password_chan
 
     assert late.status_code == 400
     assert attacker.get("/admin/").status_code == 302  # not signed in
+
+
+def test_a_refused_admin_login_of_a_non_staff_user_is_not_recorded_as_a_login(user):
+    from accounts.audit.models import SecurityEvent
+
+    response = Client().post("/admin/login/", {"username": user.email, "password": PASSWORD})
+
+    assert response.status_code == 200  # the form again: staff only
+    user.refresh_from_db()
+    assert user.last_login is None
+    assert not SecurityEvent.objects.filter(type="login_succeeded").exists()

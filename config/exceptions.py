@@ -62,8 +62,23 @@ def is_database_outage(exc):
 
 def _field_errors(detail):
     if isinstance(detail, dict):
-        return detail
+        return _flat_errors(detail)
     return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+
+
+def _flat_errors(detail, prefix=""):
+    """`errors` is always {field: [messages]}: the errors of nested fields (a list's items, a
+    nested serializer) are named by their path, `event_types.1` or `address.city`."""
+    flat = {}
+    for name, value in detail.items() if isinstance(detail, dict) else enumerate(detail):
+        path = f"{prefix}{name}"
+        if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(item, dict | list) for item in value)
+        ):
+            flat.update(_flat_errors(value, f"{path}."))
+        elif value:
+            flat[path] = value if isinstance(value, list) else [value]
+    return flat
 
 
 def _detail_and_code(exc):

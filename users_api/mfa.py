@@ -55,6 +55,7 @@ class MfaOverviewView(APIView):
 class TOTPView(APIView):
     serializer_class = TOTPEnrolmentSerializer  # for the schema
     permission_classes = [IsAuthenticated, RecentAuthentication]
+    refused_in_some_states = True  # 400 to turn off what is not on (the schema says so)
 
     @extend_schema(request=None, responses=TOTPEnrolmentSerializer)
     def post(self, request):
@@ -85,6 +86,7 @@ class TOTPConfirmView(APIView):
 
 class RecoveryCodesView(APIView):
     permission_classes = [IsAuthenticated, RecentAuthentication]
+    refused_in_some_states = True  # 400 without a second factor (the schema says so)
 
     @extend_schema(request=None, responses=RecoveryCodesSerializer)
     def post(self, request):

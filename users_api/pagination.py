@@ -26,10 +26,17 @@ KEYSET_AFTER_ROWS = 1_000
 KEYSET_FIELDS = {"id", "date_joined", "email", "first_name", "last_name"}
 
 
+def estimated_count(queryset):
+    """The users' estimate where the queryset has one; a plain count for any other model (the
+    class is the API's default paginator, so other lists land here too)."""
+    estimate = getattr(queryset, "count_estimated", None)
+    return estimate() if estimate is not None else queryset.count()
+
+
 class CountingPaginator(Paginator):
     @cached_property
     def count(self):
-        return self.object_list.count_estimated()
+        return estimated_count(self.object_list)
 
 
 MAX_CURSOR_LENGTH = 2_048
@@ -71,7 +78,7 @@ class UserPagination(PageNumberPagination):
             raise InvalidCursor("Cursors work with orderings on non-null fields only.")
         values, backwards = self._decode_cursor(raw_cursor)
         self.page_size_now = self.get_page_size(self.request)
-        self.count = queryset.count_estimated()
+        self.count = estimated_count(queryset)
         ordering = self.ordering
         if backwards:
             ordering = [f[1:] if f.startswith("-") else f"-{f}" for f in ordering]

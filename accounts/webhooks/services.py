@@ -57,7 +57,9 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def endpoint_create(*, actor, url: str, event_types: list[str], description: str = ""):
+def endpoint_create(
+    *, actor, url: str, event_types: list[str], description: str = "", is_active: bool = True
+):
     """Register an endpoint; the returned one carries its `secret`, shown this once."""
     _require_staff(actor)
     _clean(url, event_types)
@@ -66,6 +68,7 @@ def endpoint_create(*, actor, url: str, event_types: list[str], description: str
         url=url,
         event_types=sorted(set(event_types)),
         description=description,
+        is_active=is_active,
         encrypted_secret=crypto.encrypt(secret),
         created_by=actor,
     )

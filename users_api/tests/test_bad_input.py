@@ -356,3 +356,52 @@ def test_a_cursor_with_an_odd_but_valid_offset_pages_in_utc(staff_client, staff,
     assert response.status_code == 200
     later = max(staff, user, key=lambda account: account.date_joined)
     assert str(later.pk) in [row["id"] for row in response.json()["results"]]
+
+
+def test_a_list_of_another_model_pages_with_the_default_paginator(staff_client):
+    """Found by the fuzzing pass: the default paginator asked every queryset for the users'
+    `count_estimated`, so the first list of another model (webhooks) answered 500."""
+    response = staff_client.get("/api/v1/webhooks/")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
+def test_reauthentication_with_an_empty_credential_is_400(auth_client):
+    """Found by schemathesis' negative data: `{"credential": {}}` answered 500 (StopIteration
+    while naming the field of the wrong proof)."""
+    response = auth_client.post("/api/v1/auth/reauthenticate/", {"credential": {}}, format="json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_errors_of_nested_fields_are_named_by_their_path(staff_client):
+    """Found by schemathesis' negative data: a list field's item errors came out as
+    {"event_types": {"1": [...]}}, not the documented {field: [messages]}."""
+    response = staff_client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://example.com/hook", "event_types": ["user.created", "nonsense", 3]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert all(isinstance(messages, list) for messages in errors.values()), errors
+    assert all(isinstance(message, str) for messages in errors.values() for message in messages)
+    assert "event_types.1" in errors
+
+
+def test_a_webhook_created_inactive_is_stored_inactive(staff_client):
+    """Found by schemathesis: `is_active` in the create body, which the schema allows, reached
+    the service as an unknown argument (500)."""
+    from accounts.webhooks.models import WebhookEndpoint
+
+    response = staff_client.post(
+        "/api/v1/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "event_types": ["account_deleted"], "is_active": False},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content[:300]
+    assert WebhookEndpoint.objects.get(pk=response.json()["id"]).is_active is False

@@ -56,3 +56,23 @@ def test_a_refused_admin_login_of_a_non_staff_user_is_not_recorded_as_a_login(us
     user.refresh_from_db()
     assert user.last_login is None
     assert not SecurityEvent.objects.filter(type="login_succeeded").exists()
+
+
+def test_signed_in_as_myself_my_guesses_at_anothers_second_factor_lock_their_account(user):
+    """The signed-in session counts as a device only for its own user's secrets."""
+    from accounts.mfa.tests.test_login_pages import admin_password_step, with_totp
+
+    boss = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    with_totp(boss)
+    attacker = Client()
+    attacker.force_login(user)  # a session of the attacker's own account
+    assert admin_password_step(attacker, boss).status_code == 302  # the phished password
+
+    answers = [
+        attacker.post("/accounts/login/verify/", {"code": "000000"}).status_code
+        for _ in range(11)
+    ]
+
+    assert answers == [400] * 10 + [429]
+    stranger = Client()
+    assert admin_password_step(stranger, boss).status_code == 429  # the account is locked

@@ -69,8 +69,7 @@ def test_signed_in_as_myself_my_guesses_at_anothers_second_factor_lock_their_acc
     assert admin_password_step(attacker, boss).status_code == 302  # the phished password
 
     answers = [
-        attacker.post("/accounts/login/verify/", {"code": "000000"}).status_code
-        for _ in range(11)
+        attacker.post("/accounts/login/verify/", {"code": "000000"}).status_code for _ in range(11)
     ]
 
     assert answers == [400] * 10 + [429]

@@ -61,9 +61,10 @@ class GatedLoginForm(AuthenticationForm):
         email = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if email is not None and password:
+            client = login_gate.Client.of(self.request)
             try:
-                self.user_cache = services.login(
-                    email=email, password=password, client=login_gate.Client.of(self.request)
+                self.user_cache = login_gate.authenticate(
+                    client=client, email=email, password=password
                 )
             except login_gate.TooManyAttempts as exc:
                 self.retry_after = exc.retry_after
@@ -74,7 +75,8 @@ class GatedLoginForm(AuthenticationForm):
                 ) from None
             except login_gate.WrongCredentials:
                 raise self.get_invalid_login_error() from None
-            self.confirm_login_allowed(self.user_cache)
+            self.confirm_login_allowed(self.user_cache)  # e.g. the admin's staff only
+            services.login_complete(user=self.user_cache, client=client)
             # The browser session opened by this login may tell the user of a new device.
             self.request.password_login = True
         return self.cleaned_data

@@ -13,6 +13,9 @@ closing an account. It counts
 A stranger must not be able to lock a user out: a client that logged in to an account before
 holds a signed device credential (a cookie, OWASP's "device cookies"), and its failures count per
 device instead of per account, so it keeps logging in while the account is locked to everyone else.
+A signed-in client confirming its own user's secret (password change, closing the account,
+reauthentication, email change) is known by its session in the same way, cookie or not: an app
+holding tokens keeps working while a stranger locks the account.
 """
 
 import secrets
@@ -54,15 +57,36 @@ class Client:
     ip: str
     device: str | None = None
     user_agent: str = ""
+    # The signed-in session the request came with (a token's `sid` or the browser's), and its
+    # user's id: it stands for a device only when confirming that same user's secret.
+    session: str | None = None
+    session_user: str | None = None
 
     @classmethod
     def of(cls, request):
         """The client of a Django (or DRF) request."""
+        session, session_user = _signed_in_session(request)
         return cls(
             ip=ratelimit.client_ip(request.META),
             device=request.COOKIES.get(DEVICE_COOKIE),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+            session=session,
+            session_user=session_user,
         )
+
+
+def _signed_in_session(request):
+    """`(session id, user id)` of the request's authenticated session, else `(None, None)`."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.pk is None:
+        return None, None
+    payload = getattr(getattr(request, "auth", None), "payload", None)
+    if isinstance(payload, dict):
+        sid = payload.get("sid")  # accounts.tokens.SID_CLAIM
+    else:
+        browser = getattr(request, "session", None)
+        sid = browser.get("roster_sid") if browser is not None else None  # usersessions.browser
+    return (sid, str(user.pk)) if isinstance(sid, str) and sid else (None, None)
 
 
 def account_key(email):
@@ -94,7 +118,7 @@ def attempt(
     transaction that a failure would roll back, or the failure's event is lost with it.
     """
     _charge(ratelimit.window("login", ratelimit.digest(client.ip)))
-    failures = ratelimit.window("login_failures", _failure_ident(client, account))
+    failures = ratelimit.window("login_failures", _failure_ident(client, account, user))
     data = {"method": method, "purpose": purpose}
     try:
         charged = _charge(failures)
@@ -219,9 +243,13 @@ def _account_ident(account):
     return f"account:{ratelimit.digest(account)}"
 
 
-def _failure_ident(client, account):
+def _failure_ident(client, account, user=None):
     device = _device_id(client, account)
-    return f"device:{device}" if device else _account_ident(account)
+    if device:
+        return f"device:{device}"
+    if client.session and user is not None and client.session_user == str(user.pk):
+        return f"session:{ratelimit.digest(client.session)}"
+    return _account_ident(account)
 
 
 def _device_id(client, account):

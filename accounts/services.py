@@ -174,9 +174,11 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
 
 
 def changes_privileges(user: User, data: dict) -> bool:
-    """True when `data` would change `user`'s privileges (a sensitive change: recent auth)."""
+    """True when `data` would change `user`'s privileges (`is_staff`, `is_superuser`, groups,
+    permissions): a sensitive change that needs recent authentication."""
     return any(
-        field in data and data[field] != getattr(user, field) for field in ("is_staff",)
+        field in data and bool(data[field]) != getattr(user, field)
+        for field in ("is_staff", policy.SUPERUSER)
     ) or any(
         name in data and set(data[name]) != set(getattr(user, name).all())
         for name in policy.PRIVILEGES - {"is_staff"}
@@ -248,13 +250,19 @@ def login(*, email: str, password: str, client: login_gate.Client) -> User:
     Raises login_gate.WrongCredentials (wrong password, unknown email and inactive account are
     one answer) or login_gate.TooManyAttempts.
     """
+    user = login_gate.authenticate(client=client, email=email, password=password)
+    login_complete(user=user, client=client)
+    return user
+
+
+def login_complete(*, user: User, client: login_gate.Client) -> None:
+    """A correct password that the entry point accepts (the admin takes staff only): last_login,
+    and the `login_succeeded` event unless a second factor must still complete the login."""
     from accounts.mfa.services import has_second_factor  # the mfa app builds on this module
 
-    user = login_gate.authenticate(client=client, email=email, password=password)
     update_last_login(None, user)
     if not has_second_factor(user):  # else the login completes with the second factor
         record(EventType.LOGIN_SUCCEEDED, user=user, client=client, data={"method": "password"})
-    return user
 
 
 def _confirm_password(*, user, password, client, field):

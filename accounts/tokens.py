@@ -175,7 +175,12 @@ def blacklist_refresh_token(raw):
 
 def revoke_all_refresh_tokens(user, *, reason=UserSession.EndedReason.ALL_REVOKED):
     """End every session of `user`: every refresh token is blacklisted (in one statement) and
-    every access token and browser session is refused from the next request on."""
+    every access token and browser session is refused from the next request on. Logins still
+    waiting for their second factor (`mfa_token`s) die too: a new password, a reset or a
+    deactivation must not leave a half-open door."""
+    from accounts.mfa.models import PendingLogin  # the mfa app builds on this module
+
+    PendingLogin.objects.filter(user=user).delete()
     live = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     )

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -34,6 +35,8 @@ class SecondStepLoginView(LoginView):
             return redirect(self.get_success_url())
         self.request.session[PENDING] = {
             "user": str(user.pk),
+            # The password it was started with: a change or reset meanwhile voids it.
+            "hash": user.get_session_auth_hash(),
             "until": time.time() + mfa.PENDING_LOGIN_LIFETIME.total_seconds(),
             "next": self.get_success_url(),
         }
@@ -45,6 +48,10 @@ def _pending_user(request):
     if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
         return None, None
     user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    if user is None or not constant_time_compare(
+        str(pending.get("hash", "")), user.get_session_auth_hash()
+    ):
+        return None, None
     return user, pending.get("next")
 
 

@@ -358,13 +358,14 @@ def test_a_cursor_with_an_odd_but_valid_offset_pages_in_utc(staff_client, staff,
     assert str(later.pk) in [row["id"] for row in response.json()["results"]]
 
 
-def test_a_list_of_another_model_pages_with_the_default_paginator(staff_client):
+def test_a_list_of_another_model_answers(staff_client):
     """Found by the fuzzing pass: the default paginator asked every queryset for the users'
-    `count_estimated`, so the first list of another model (webhooks) answered 500."""
+    `count_estimated`, so the first list of another model (webhooks) answered 500. Webhook
+    endpoints are a handful: one plain list."""
     response = staff_client.get("/api/v1/webhooks/")
 
     assert response.status_code == 200
-    assert response.json()["count"] == 0
+    assert response.json() == []
 
 
 def test_reauthentication_with_an_empty_credential_is_400(auth_client):

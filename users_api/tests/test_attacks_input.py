@@ -36,3 +36,24 @@ def test_event_filter_instant_outside_utc_range_is_a_400(staff_client, query):
     response = staff_client.get(f"/api/v1/audit/events/?{query}", HTTP_ACCEPT="application/json")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {query.split("=")[0]}
+
+
+@pytest.mark.parametrize(
+    "user_agent", ["Firefox\x00/1", "\x00" * 600, "\ud800 Firefox", "a\r\nb\x7f"]
+)
+def test_a_user_agent_with_nul_or_surrogates_is_stored_cleaned(api_client, user, user_agent):
+    # PostgreSQL refuses NUL in text: the login (and the failure) recorded it and answered 500.
+    from accounts.audit.models import SecurityEvent
+    from conftest import PASSWORD
+
+    for secret, expected in ((PASSWORD, 200), ("wrong", 401)):
+        response = api_client.post(
+            "/api/v1/auth/token/",
+            {"email": user.email, "password": secret},
+            format="json",
+            HTTP_USER_AGENT=user_agent,
+        )
+        assert response.status_code == expected
+    for stored in SecurityEvent.objects.values_list("user_agent", flat=True):
+        assert not any(ord(c) < 32 or ord(c) == 127 for c in stored)
+        stored.encode("utf-8")

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -60,9 +61,19 @@ def is_database_outage(exc):
     )
 
 
+def _messages(detail, prefix=""):
+    """The messages of one field as a flat list: a list field's errors come per item
+    ({"1": [...]}) and a nested object's per member; the schema promises strings."""
+    if isinstance(detail, dict):
+        return [m for key, value in detail.items() for m in _messages(value, f"{prefix}{key}: ")]
+    if isinstance(detail, list):
+        return [m for value in detail for m in _messages(value, prefix)]
+    return [ErrorDetail(f"{prefix}{detail}", getattr(detail, "code", None))]
+
+
 def _field_errors(detail):
     if isinstance(detail, dict):
-        return detail
+        return {field: _messages(value) for field, value in detail.items()}
     return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
 
 

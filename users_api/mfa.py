@@ -55,6 +55,7 @@ class MfaOverviewView(APIView):
 class TOTPView(APIView):
     serializer_class = TOTPEnrolmentSerializer  # for the schema
     permission_classes = [IsAuthenticated, RecentAuthentication]
+    state_error = "TOTP is not in the state this asks for (already on, or not on); see `errors`."
 
     @extend_schema(request=None, responses=TOTPEnrolmentSerializer)
     def post(self, request):
@@ -85,6 +86,7 @@ class TOTPConfirmView(APIView):
 
 class RecoveryCodesView(APIView):
     permission_classes = [IsAuthenticated, RecentAuthentication]
+    state_error = "No second factor is on; see `errors`."
 
     @extend_schema(request=None, responses=RecoveryCodesSerializer)
     def post(self, request):

@@ -57,3 +57,29 @@ def test_a_user_agent_with_nul_or_surrogates_is_stored_cleaned(api_client, user,
     for stored in SecurityEvent.objects.values_list("user_agent", flat=True):
         assert not any(ord(c) < 32 or ord(c) == 127 for c in stored)
         stored.encode("utf-8")
+
+
+def test_a_list_fields_item_errors_are_flat_strings(staff_client):
+    # ValidationProblem promises {field: [string]}; a ListField answered {"1": [...]} per item.
+    response = staff_client.post(
+        "/api/v1/webhooks/",
+        {"url": "https://example.com/", "event_types": ["login_failed", "AAA", None]},
+        format="json",
+    )
+    assert response.status_code == 400
+    messages = response.json()["errors"]["event_types"]
+    assert messages and all(isinstance(message, str) for message in messages)
+    assert any(message.startswith("1: ") for message in messages)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("delete", "/api/v1/auth/mfa/totp/"), ("post", "/api/v1/auth/mfa/recovery-codes/")],
+)
+def test_the_400_of_a_second_factor_that_is_not_on_is_documented(auth_client, method, path):
+    from drf_spectacular.generators import SchemaGenerator
+
+    response = getattr(auth_client, method)(path)
+    assert response.status_code == 400
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert "400" in schema["paths"][path][method]["responses"]

@@ -69,7 +69,7 @@ class Client:
         return cls(
             ip=ratelimit.client_ip(request.META),
             device=request.COOKIES.get(DEVICE_COOKIE),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+            user_agent=ratelimit.client_user_agent(request.META),
             session=session,
             session_user=session_user,
         )

@@ -64,6 +64,20 @@ def digest(value):
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def client_user_agent(meta) -> str:
+    """The User-Agent as stored in sessions and events: at most 512 characters, no control
+    characters (PostgreSQL refuses a NUL in text: a login with one answered 500), and only what
+    encodes as UTF-8."""
+    raw = meta.get("HTTP_USER_AGENT", "")
+    if not isinstance(raw, str):
+        return ""
+    text = _CONTROL.sub("", raw).encode("utf-8", "replace").decode("utf-8")
+    return text[:512]
+
+
 def client_ip(meta, *, num_proxies=None):
     """The client's address: the socket's, or, behind `NUM_PROXIES` declared proxies, the one the
     nearest trusted proxy saw in X-Forwarded-For (the same rule as DRF's throttles)."""

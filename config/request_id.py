@@ -55,7 +55,7 @@ class RequestIdMiddleware:
         context = RequestContext(
             request_id=request_id_of(request.META.get("HTTP_X_REQUEST_ID")),
             ip=ratelimit.client_ip(request.META),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+            user_agent=ratelimit.client_user_agent(request.META),
         )
         request.request_id = context.request_id
         # Kept until the response is finished: Django logs a 4xx/5xx after the middleware returns.

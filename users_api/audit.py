@@ -1,8 +1,10 @@
 """`audit/events/` (staff) and `users/me/events/` (the caller's own): the security event log."""
 
+import datetime as dt
 import re
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
@@ -51,11 +53,29 @@ class EventPagination(CursorPagination):
         return cursor
 
 
+class UTCDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 instant that exists in UTC: `0001-01-01T00:00+14:00` parses, but converting
+    it for the database overflows (a 500); it is a 400 like any other bad date."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None:
+            try:
+                value.astimezone(dt.UTC)
+            except OverflowError:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        return value
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 class SecurityEventFilter(django_filters.FilterSet):
     user = django_filters.UUIDFilter(field_name="user_id")
     type = django_filters.ChoiceFilter(choices=EventType.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    since = UTCDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="at", lookup_expr="lt")
 
     class Meta:
         model = SecurityEvent

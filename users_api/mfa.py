@@ -55,7 +55,7 @@ class MfaOverviewView(APIView):
 class TOTPView(APIView):
     serializer_class = TOTPEnrolmentSerializer  # for the schema
     permission_classes = [IsAuthenticated, RecentAuthentication]
-    refused_in_some_states = True  # 400 to turn off what is not on (the schema says so)
+    state_error = "TOTP is not in the state this asks for (already on, or not on); see `errors`."
 
     @extend_schema(request=None, responses=TOTPEnrolmentSerializer)
     def post(self, request):
@@ -86,7 +86,7 @@ class TOTPConfirmView(APIView):
 
 class RecoveryCodesView(APIView):
     permission_classes = [IsAuthenticated, RecentAuthentication]
-    refused_in_some_states = True  # 400 without a second factor (the schema says so)
+    state_error = "No second factor is on; see `errors`."
 
     @extend_schema(request=None, responses=RecoveryCodesSerializer)
     def post(self, request):

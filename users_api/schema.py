@@ -162,8 +162,8 @@ class RosterAutoSchema(AutoSchema):
             reasons[415].append("The body's Content-Type is not `application/json`.")
         if any(parameter["in"] == "query" for parameter in parameters):
             reasons[400].append("A query parameter is not valid; see `errors`.")
-        if getattr(view, "refused_in_some_states", False) and "requestBody" not in operation:
-            reasons[400].append("The account is not in a state that allows it; see `errors`.")
+        if state_error := getattr(view, "state_error", None):
+            reasons[400].append(state_error)
         if any(not isinstance(permission, AllowAny) for permission in permissions):
             reasons[401].append("No valid access token was sent.")
         elif authenticators:

@@ -16,11 +16,29 @@ class UnsafeURL(Exception):
     address."""
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip):
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo): a
+    route to any of them can reach the IPv4 address inside, so each must be public too."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [address for address in embedded if address is not None]
+
+
 def _is_public(address):
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    return all(
+        candidate.is_global and not candidate.is_multicast
+        for candidate in (ip, *_embedded_ipv4(ip))
+    )
 
 
 def check_url(url: str) -> tuple[str, str, int, str]:

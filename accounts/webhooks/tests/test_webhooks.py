@@ -177,6 +177,11 @@ def test_a_rolled_back_event_sends_nothing(staff_client, user, receiver):
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible
+        "http://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of 169.254.169.254
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook",  # Teredo, client 10.0.0.1
         "http://0.0.0.0/hook",
         "http://100.64.0.1/hook",
         "ftp://example.com/hook",

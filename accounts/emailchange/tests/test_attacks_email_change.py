@@ -58,3 +58,56 @@ def test_a_revert_of_a_superseded_request_restores_the_owner_address(user, mailo
     user.refresh_from_db()
     assert user.email == "owner@example.com"
     assert not reset_links_to(mailoutbox, "thief2@example.org")
+
+
+def change_password(user):
+    from accounts import services as account_services
+
+    account_services.password_change(
+        user=user, current_password=PASSWORD, new_password="a-brand-new-passw0rd!", client=CLIENT
+    )
+
+
+def reset_password(user):
+    from accounts import services as account_services
+    from accounts.links import encode_uid, password_reset_tokens
+
+    account_services.password_reset_confirm(
+        uidb64=encode_uid(user),
+        token=password_reset_tokens.make_token(user),
+        new_password="a-brand-new-passw0rd!",
+    )
+
+
+def staff_sets_password(user):
+    from accounts import services as account_services
+
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    account_services.password_set(actor=superuser, user=user, password=None)
+
+
+def close_account(user):
+    from accounts import services as account_services
+
+    account_services.user_close_own_account(user=user, password=PASSWORD, client=CLIENT)
+
+
+@pytest.mark.parametrize("owner_acts", [change_password, reset_password, staff_sets_password])
+def test_a_new_password_voids_the_thiefs_pending_change(user, mailoutbox, owner_acts):
+    """The thief asked for the change with the stolen password; the owner's new password ends
+    every session and token, and must end the confirm link too."""
+    request_change(user, new_email="thief@example.org")
+    confirm, _ = tokens_from(mailoutbox)
+    owner_acts(User.objects.get(pk=user.pk))
+    with pytest.raises(services.ValidationError):
+        services.email_change_confirm(token=confirm)
+    assert User.objects.get(pk=user.pk).email == "owner@example.com"
+
+
+def test_a_closed_account_keeps_its_address(user, mailoutbox):
+    request_change(user, new_email="thief@example.org")
+    confirm, _ = tokens_from(mailoutbox)
+    close_account(user)
+    with pytest.raises(services.ValidationError):
+        services.email_change_confirm(token=confirm)
+    assert User.objects.get(pk=user.pk).email == "owner@example.com"

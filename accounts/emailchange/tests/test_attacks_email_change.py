@@ -111,3 +111,32 @@ def test_a_closed_account_keeps_its_address(user, mailoutbox):
     with pytest.raises(services.ValidationError):
         services.email_change_confirm(token=confirm)
     assert User.objects.get(pk=user.pk).email == "owner@example.com"
+
+
+def test_the_thief_cannot_block_the_revert_by_registering_the_old_address(user, mailoutbox, client):
+    """Once the account has moved to the thief's address, the owner's old address is free: the
+    thief registers it (no verification needed) so that the revert fails as "taken"."""
+    owners_revert = move(user, "thief1@example.org", mailoutbox)
+    response = client.post(
+        "/api/v1/auth/register/",
+        {"email": "Owner@example.com", "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    services.email_change_revert(token=owners_revert)
+    user.refresh_from_db()
+    assert user.email == "owner@example.com" and not user.has_usable_password()
+
+
+def test_the_old_address_is_free_again_once_the_revert_window_closed(user, mailoutbox, settings):
+    import datetime as dt
+
+    import time_machine
+
+    from accounts import services as account_services
+
+    move(user, "new.home@example.org", mailoutbox)
+    later = dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=settings.EMAIL_CHANGE_REVERT_DAYS + 1)
+    with time_machine.travel(later):
+        registered = account_services.user_register(email="owner@example.com", password=PASSWORD)
+    assert registered.email == "owner@example.com"

@@ -6,8 +6,9 @@ undo it.
 2. `email_change_confirm` (the new address's token): the email becomes the new, verified address.
 3. `email_change_revert` (the old address's token, before or after the confirmation): the old
    address comes back (even after later changes: the earliest address wins, and the revert
-   links of the changes after it die), every session and token ends, and the password becomes
-   unusable: the owner sets a new one through the reset link mailed to the restored address.
+   links of the changes after it die), every session, token and passkey ends, and the password
+   becomes unusable: the owner sets a new one through the reset link mailed to the restored
+   address.
 
 The links' tokens are the change id signed with the secret key (accounts.emailchange.links), so
 neither the row nor the mail queue holds anything that confirms or reverts; a token is single use
@@ -28,6 +29,7 @@ from accounts.audit.events import record
 from accounts.audit.models import EventType
 from accounts.emailchange import links
 from accounts.emailchange.models import EmailChange
+from accounts.mfa import services as mfa
 from accounts.models import User
 from accounts.services import EMAIL_TAKEN, INVALID_LINK, WRONG_PASSWORD
 from accounts.tokens import revoke_all_refresh_tokens
@@ -155,6 +157,8 @@ def email_change_revert(*, token: str) -> User:
     except IntegrityError as exc:  # the old address was taken by another account meanwhile
         raise ValidationError({"token": [EMAIL_TAKEN]}) from exc
     revoke_all_refresh_tokens(user)
+    # A passkey logs in without the password: one the intruder registered must go too.
+    mfa.passkeys_forget_all(user=user, why="the email change was undone")
     change.reverted_at = now
     change.save(update_fields=["reverted_at"])
     _pending(user).update(cancelled_at=now)

@@ -140,3 +140,21 @@ def test_the_old_address_is_free_again_once_the_revert_window_closed(user, mailo
     with time_machine.travel(later):
         registered = account_services.user_register(email="owner@example.com", password=PASSWORD)
     assert registered.email == "owner@example.com"
+
+
+def test_a_passkey_the_thief_registered_does_not_outlive_the_revert(user, mailoutbox):
+    """The thief logs in with the stolen password, registers a passkey of their own (a login on
+    its own, no password needed), then moves the account. "This was not me" must lock them out."""
+    from rest_framework.test import APIClient
+
+    from conftest import bearer_client
+    from users_api.tests.test_mfa import assertion, register_passkey
+
+    thief = bearer_client(user)
+    authenticator, _ = register_passkey(thief)
+    owners_revert = move(user, "thief1@example.org", mailoutbox)
+    services.email_change_revert(token=owners_revert)
+    response = APIClient().post(
+        "/api/v1/auth/passkeys/login/", {"credential": assertion(authenticator)}, format="json"
+    )
+    assert response.status_code == 401

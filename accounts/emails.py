@@ -99,6 +99,11 @@ def render(kind, *, user, to, context):
         from accounts.emailchange.links import mail_values
 
         values.update(mail_values(kind, context))
+    elif user.email != to:
+        # The account has moved on from `to` since the mail was queued (staff changed its
+        # address, and the notice goes to the old one): a link that acts on the account would
+        # hand it to whoever holds the former address.
+        pass
     elif kind == "verify_email":
         values["link"] = verification_link(user)
     elif kind == "password_reset" or (kind in NOTICES and user.is_active):

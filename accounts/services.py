@@ -38,7 +38,20 @@ def _check_password(password, *, user, field="password"):
         raise ValidationError({field: exc.messages}) from exc
 
 
+def _refuse_reserved(email, *, user=None):
+    """An address an account left by an email change stays that account's while its revert link
+    lives (accounts.emailchange): taking it would make the revert fail."""
+    from accounts.emailchange.models import EmailChange  # that app builds on this module
+
+    reserving = EmailChange.objects.reserving(email)
+    if user is not None:
+        reserving = reserving.exclude(user=user)
+    if reserving.exists():
+        raise ValidationError({"email": [EMAIL_TAKEN]})
+
+
 def _save_new(user):
+    _refuse_reserved(user.email)
     try:
         with transaction.atomic():
             user.save(force_insert=True)
@@ -141,6 +154,8 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     if "is_superuser" in data and bool(data["is_superuser"]) != stored.is_superuser:
         changes["is_superuser"] = bool(data["is_superuser"])
     policy.check_change(actor=actor, user=stored, fields={*changes, *relations}, entry=entry)
+    if "email" in changes:
+        _refuse_reserved(changes["email"], user=stored)
     if "email" in changes and "email_verified" not in changes and stored.email_verified:
         changes["email_verified"] = False
     if changes.get("email_verified") is True:

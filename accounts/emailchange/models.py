@@ -3,6 +3,20 @@ from the old address."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+
+class EmailChangeQuerySet(models.QuerySet):
+    def reserving(self, email):
+        """The changes that keep `email` for the account that left it: confirmed, not reverted,
+        within the revert window. Until that closes, the old address may come back by its revert
+        link, so no other account may take it (a thief would register it to block the revert)."""
+        return self.filter(
+            old_email__iexact=email,
+            confirmed_at__isnull=False,
+            reverted_at__isnull=True,
+            revert_by__gt=timezone.now(),
+        )
 
 
 class EmailChange(models.Model):
@@ -17,6 +31,8 @@ class EmailChange(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     reverted_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EmailChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at"]

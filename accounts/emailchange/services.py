@@ -5,8 +5,10 @@ undo it.
    link to the new address, a notice with a revert link to the old one. The account is untouched.
 2. `email_change_confirm` (the new address's token): the email becomes the new, verified address.
 3. `email_change_revert` (the old address's token, before or after the confirmation): the old
-   address comes back, every session and token ends, and the password becomes unusable: the
-   owner sets a new one through the reset link mailed to the restored address.
+   address comes back (even after later changes: the earliest address wins, and the revert
+   links of the changes after it die), every session, token and passkey ends, and the password
+   becomes unusable: the owner sets a new one through the reset link mailed to the restored
+   address.
 
 The links' tokens are the change id signed with the secret key (accounts.emailchange.links), so
 neither the row nor the mail queue holds anything that confirms or reverts; a token is single use
@@ -27,6 +29,7 @@ from accounts.audit.events import record
 from accounts.audit.models import EventType
 from accounts.emailchange import links
 from accounts.emailchange.models import EmailChange
+from accounts.mfa import services as mfa
 from accounts.models import User
 from accounts.services import EMAIL_TAKEN, INVALID_LINK, WRONG_PASSWORD
 from accounts.tokens import revoke_all_refresh_tokens
@@ -135,8 +138,16 @@ def email_change_revert(*, token: str) -> User:
     if change is None or change.reverted_at or change.revert_by < now:
         raise ValidationError({"token": [INVALID_LINK]})
     user = User.objects.select_for_update().get(pk=change.user_id)
+    changes = EmailChange.objects.filter(user=user)
+    if changes.filter(pk__lt=change.pk, reverted_at__gt=change.requested_at).exists():
+        # An earlier address already undid this change (and every later one): the holder of an
+        # address the account moved through since must not take it back.
+        raise ValidationError({"token": [INVALID_LINK]})
     fields = ["password"]
-    if change.confirmed_at and user.email == change.new_email:
+    # The account left the old address through this change or a later one (a thief who moves it
+    # on again must not keep it): the old address comes back.
+    moved_on = changes.filter(pk__gte=change.pk, confirmed_at__isnull=False).exists()
+    if moved_on and user.email != change.old_email:
         user.email, user.email_verified, user.email_verified_at = change.old_email, True, now
         fields += ["email", "email_verified", "email_verified_at"]
     user.set_unusable_password()
@@ -146,6 +157,8 @@ def email_change_revert(*, token: str) -> User:
     except IntegrityError as exc:  # the old address was taken by another account meanwhile
         raise ValidationError({"token": [EMAIL_TAKEN]}) from exc
     revoke_all_refresh_tokens(user)
+    # A passkey logs in without the password: one the intruder registered must go too.
+    mfa.passkeys_forget_all(user=user, why="the email change was undone")
     change.reverted_at = now
     change.save(update_fields=["reverted_at"])
     _pending(user).update(cancelled_at=now)

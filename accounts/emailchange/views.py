@@ -20,8 +20,8 @@ PAGES = {
     "revert": {
         "service": services.email_change_revert,
         "heading": "Undo the email change",
-        "explanation": "Press the button to keep your old address, sign out every session and "
-        "get a link to choose a new password.",
+        "explanation": "Press the button to keep your old address, sign out every session, "
+        "remove every passkey and get a link to choose a new password.",
         "button": "This was not me",
         "done": "Your old address is back and every session has ended. Check that mailbox for "
         "a link to choose a new password.",

@@ -316,6 +316,21 @@ def passkey_delete(*, user, passkey_id) -> None:
     record("passkey_removed", user=user, data={"passkey": str(passkey_id)})
 
 
+def passkeys_forget_all(*, user, why: str) -> int:
+    """Remove every passkey of `user`: each one logs in on its own, without the password, so an
+    account taken back from an intruder (the email change's revert) keeps none they registered.
+    The user is told at their (restored) address; returns how many went."""
+    ids = [str(pk) for pk in Passkey.objects.filter(user=user).values_list("pk", flat=True)]
+    if not ids:
+        return 0
+    Passkey.objects.filter(user=user, pk__in=ids).delete()
+    _forget_recovery_codes_without_factor(user)
+    notices.send(user, "second_factor_removed", method=f"every passkey ({why})")
+    for passkey_id in ids:
+        record("passkey_removed", user=user, data={"passkey": passkey_id, "reason": why})
+    return len(ids)
+
+
 def passkey_authentication_options() -> dict:
     """WebAuthn request options (no credential list: the authenticator offers its passkeys for
     this site), for a passwordless login, a second factor or a reauthentication."""

@@ -87,16 +87,28 @@ def _pending(user):
 
 
 def _change_for(purpose, token):
+    """`(change, user)` that a token names, both locked, else `(None, None)`.
+
+    The user's row is locked before the change's, the order of every writer of both (a new
+    request, a deactivation, a new password), so concurrent ones wait instead of deadlocking.
+    """
     change_id = links.change_id_from(token, purpose)
     if change_id is None:
-        return None
-    return EmailChange.objects.select_for_update().filter(pk=change_id).first()
+        return None, None
+    owner = EmailChange.objects.filter(pk=change_id).values_list("user_id", flat=True).first()
+    if owner is None:
+        return None, None
+    user = User.objects.select_for_update().filter(pk=owner).first()
+    change = EmailChange.objects.select_for_update().filter(pk=change_id, user_id=owner).first()
+    if user is None or change is None:
+        return None, None
+    return change, user
 
 
 @transaction.atomic
 def email_change_confirm(*, token: str) -> User:
     """The new address confirms: it becomes the user's verified email. Single use."""
-    change = _change_for("confirm", token)
+    change, user = _change_for("confirm", token)
     now = timezone.now()
     if (
         change is None
@@ -106,7 +118,6 @@ def email_change_confirm(*, token: str) -> User:
         or change.confirm_by < now
     ):
         raise ValidationError({"token": [INVALID_LINK]})
-    user = User.objects.select_for_update().get(pk=change.user_id)
     if not user.is_active or user.email != change.old_email:
         # The account moved on since the request (closed, or staff changed its address).
         raise ValidationError({"token": [INVALID_LINK]})
@@ -130,11 +141,10 @@ def email_change_confirm(*, token: str) -> User:
 def email_change_revert(*, token: str) -> User:
     """The old address says "not me": its email comes back (if the change went through), every
     session and token ends, and the password is unusable until a reset. Single use."""
-    change = _change_for("revert", token)
+    change, user = _change_for("revert", token)
     now = timezone.now()
     if change is None or change.reverted_at or change.revert_by < now:
         raise ValidationError({"token": [INVALID_LINK]})
-    user = User.objects.select_for_update().get(pk=change.user_id)
     fields = ["password"]
     if change.confirmed_at and user.email == change.new_email:
         user.email, user.email_verified, user.email_verified_at = change.old_email, True, now

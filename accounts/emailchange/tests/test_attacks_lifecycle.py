@@ -1,0 +1,93 @@
+"""Attacks on the email change through an account's life (deactivation, reactivation, a new
+password) and under races, kept as regressions."""
+
+import re
+import threading
+
+import pytest
+from django.core import mail
+from django.db import close_old_connections, connection, transaction
+from rest_framework.test import APIClient
+
+from accounts import login_gate
+from accounts.emailchange import services as email_change
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from conftest import PASSWORD
+
+CLIENT = login_gate.Client(ip="203.0.113.5", user_agent="Firefox/140")
+CONFIRM = "/api/v1/auth/email/change/confirm/"
+
+
+def confirm_token():
+    for message in reversed(mail.outbox):
+        found = re.search(r"/accounts/email/change/confirm/([A-Za-z0-9_:-]+)/", message.body)
+        if found:
+            return found[1]
+    raise AssertionError("no confirm link was mailed")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks to order")
+def test_a_confirm_racing_a_newer_request_waits_instead_of_deadlocking():
+    """The confirm locked the change then the user; a new request (and a deactivation) lock the
+    user then the pending changes: PostgreSQL killed one as a deadlock, answered 503."""
+    user = UserFactory(password=PASSWORD)
+    email_change.email_change_request(
+        user=user, new_email="first@example.org", password=PASSWORD, client=CLIENT
+    )
+    token = confirm_token()
+    request_holds_the_user = threading.Event()
+    confirm_started = threading.Event()
+    answers = {}
+
+    def newer_request():
+        try:
+            with transaction.atomic():
+                # What the request does first, held until the confirm is under way.
+                User.objects.select_for_update().get(pk=user.pk)
+                request_holds_the_user.set()
+                confirm_started.wait(5)
+                wait_until_blocked()
+                email_change.email_change_request(
+                    user=user, new_email="second@example.org", password=PASSWORD, client=CLIENT
+                )
+            answers["request"] = "done"
+        except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+            answers["request"] = repr(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def confirm():
+        request_holds_the_user.wait(5)
+        confirm_started.set()
+        try:
+            answers["confirm"] = APIClient().post(CONFIRM, {"token": token}).status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=newer_request), threading.Thread(target=confirm)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert answers == {"request": "done", "confirm": 400}
+    assert User.objects.get(pk=user.pk).email == user.email
+
+
+def wait_until_blocked():
+    """Until another connection waits for a lock (the confirm, on a row this transaction holds)."""
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)

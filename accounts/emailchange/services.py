@@ -80,6 +80,12 @@ def email_change_request(
     return change
 
 
+def cancel_pending(user) -> None:
+    """Void `user`'s pending change (its confirm link; the revert link keeps working): every
+    session ended, and whoever asked for it may not have been the owner."""
+    _pending(user).update(cancelled_at=timezone.now())
+
+
 def _pending(user):
     return EmailChange.objects.filter(
         user=user, confirmed_at=None, reverted_at=None, cancelled_at=None

@@ -9,14 +9,17 @@ from django.core import mail
 from django.db import close_old_connections, connection, transaction
 from rest_framework.test import APIClient
 
-from accounts import login_gate
+from accounts import login_gate, services
 from accounts.emailchange import services as email_change
+from accounts.links import encode_uid, password_reset_tokens
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from conftest import PASSWORD
+from conftest import PASSWORD, bearer_client
 
 CLIENT = login_gate.Client(ip="203.0.113.5", user_agent="Firefox/140")
 CONFIRM = "/api/v1/auth/email/change/confirm/"
+NEW_PASSWORD = "another-Long-passw0rd"
+THIEF = "thief@example.org"
 
 
 def confirm_token():
@@ -25,6 +28,56 @@ def confirm_token():
         if found:
             return found[1]
     raise AssertionError("no confirm link was mailed")
+
+
+def _staff_deactivates_then_reactivates(user):
+    staff = bearer_client(UserFactory(is_staff=True))
+    for active in (False, True):
+        response = staff.patch(f"/api/v1/users/{user.pk}/", {"is_active": active})
+        assert response.status_code == 200, response.content
+
+
+def _owner_changes_password(user):
+    services.password_change(
+        user=user, current_password=PASSWORD, new_password=NEW_PASSWORD, client=CLIENT
+    )
+
+
+def _owner_resets_password(user):
+    services.password_reset_confirm(
+        uidb64=encode_uid(user),
+        token=password_reset_tokens.make_token(user),
+        new_password=NEW_PASSWORD,
+    )
+
+
+def _owner_closes_then_staff_reopens(user):
+    services.user_close_own_account(user=user, password=PASSWORD, client=CLIENT)
+    staff = UserFactory(is_staff=True)
+    services.user_reactivate(actor=staff, user=user)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "every_session_ends",
+    [
+        _staff_deactivates_then_reactivates,
+        _owner_changes_password,
+        _owner_resets_password,
+        _owner_closes_then_staff_reopens,
+    ],
+)
+def test_a_pending_email_change_dies_with_every_session(user, every_session_ends):
+    # A thief with the password and a session asks to move the account to their own address...
+    email_change.email_change_request(user=user, new_email=THIEF, password=PASSWORD, client=CLIENT)
+    token = confirm_token()
+    # ...then the owner (or staff) ends every session: a new password, a deactivation.
+    every_session_ends(User.objects.get(pk=user.pk))
+
+    response = APIClient().post(CONFIRM, {"token": token})
+
+    assert response.status_code == 400, response.content
+    assert User.objects.get(pk=user.pk).email == user.email
 
 
 @pytest.mark.django_db(transaction=True)

@@ -297,6 +297,8 @@ DEFAULT_THROTTLE_RATES = {
     "password_reset": "10/hour",
     "password_reset_email": "3/hour",
     "email_resend": "5/hour",
+    "email_change": "5/hour",
+    "email_change_email": "3/hour",
 }
 THROTTLE_RATES = {**DEFAULT_THROTTLE_RATES, **env.dict("THROTTLE_RATES", default={})}
 

@@ -22,11 +22,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails as account_emails
-from accounts import login_gate
+from accounts import login_gate, ratelimit
 from accounts.audit.events import record
 from accounts.audit.models import EventType
 from accounts.emailchange import links
 from accounts.emailchange.models import EmailChange
+from accounts.mailboxes import mailbox_key
 from accounts.models import User
 from accounts.services import EMAIL_TAKEN, INVALID_LINK, WRONG_PASSWORD
 from accounts.tokens import revoke_all_refresh_tokens
@@ -43,6 +44,11 @@ def email_change_request(
         login_gate.verify_password(client=client, user=user, password=password)
     except login_gate.WrongCredentials:
         raise ValidationError({"password": [WRONG_PASSWORD]}) from None
+    # Each request mails the new address and says whether it has an account (400 when taken):
+    # counted per account and per target mailbox, like registration and reset requests.
+    _count("email_change", f"user:{user.pk}")
+    if target := mailbox_key(new_email):
+        _count("email_change_email", ratelimit.digest(target))
     try:
         new_email = User.objects.normalize_email(new_email)
     except ValidationError as exc:
@@ -78,6 +84,21 @@ def email_change_request(
             "email_change_notice", stored, to=stored.email, change_id=change.pk
         )
     return change
+
+
+def _count(scope, ident):
+    """One hit of `ident` in `scope`; TooManyAttempts past its limit (not counted without a
+    cache: an outage of the cache must not stop the change)."""
+    counter = ratelimit.window(scope, ident)
+    if counter is None:
+        return
+    try:
+        hits = ratelimit.hit(counter)
+    except ratelimit.CacheUnavailable:
+        ratelimit.logger.warning("Email change not counted: the cache is unreachable")
+        return
+    if hits > counter.limit:
+        raise login_gate.TooManyAttempts(counter.seconds_left)
 
 
 def cancel_pending(user) -> None:

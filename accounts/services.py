@@ -366,7 +366,8 @@ def login_lockout_lift(*, actor, user: User) -> None:
 def users_import(*, actor, created: list[User], updated: list[tuple[User, set[str]]]) -> None:
     """Write one checked chunk of an import as `actor` (the operator): new users in one insert,
     changed fields of existing ones in one update, every row asked of the policy first.
-    Deactivated users lose their tokens; a changed password kills its user's tokens by itself."""
+    Deactivated users, and users given a new password, lose every session (a new password is
+    recorded and told to its user as when staff set it)."""
     for user in created:
         policy.check_change(actor=actor, user=User(), fields=_fields_set(user), entry=Entry.IMPORT)
     for user, fields in updated:
@@ -387,5 +388,11 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
     for user, fields in updated:
         if "is_active" in fields and not user.is_active:
             revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
+        elif "password" in fields:
+            # As when staff set it (`password_set`): every session and pending login ends.
+            revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.PASSWORD_CHANGED)
+        if "password" in fields:
+            notices.send(user, "password_changed")
+            record(EventType.PASSWORD_SET, user=user, actor=actor, data={"usable": True})
         changes = {f: getattr(user, f) for f in fields if f in (*PRIVILEGES, "is_active")}
         _record_update(actor=actor, user=user, changes=changes, relations={}, old_email=None)

@@ -228,6 +228,28 @@ def test_import_deactivating_a_user_revokes_their_tokens(tmp_path, user, api_cli
     assert response.status_code == 401
 
 
+def test_import_setting_a_new_password_ends_every_session_and_is_recorded(tmp_path, user):
+    """Like staff setting it in the admin: an operator who replaces a (perhaps leaked) password
+    leaves no session listed, no login waiting for its second factor, and an event."""
+    from accounts.audit.models import SecurityEvent
+    from accounts.mfa.models import PendingLogin
+    from accounts.mfa.services import pending_login_start
+    from accounts.usersessions.models import UserSession
+    from conftest import bearer_client
+
+    signed_in = bearer_client(user)
+    pending_login_start(user=user)  # a thief's correct password, waiting for a second factor
+    path = write(tmp_path, "u.csv", f"email,password\n{user.email},another-Long-passw0rd\n")
+
+    run("import_users", str(path))
+
+    assert signed_in.get("/api/v1/users/me/").status_code == 401
+    assert not UserSession.objects.filter(user=user, ended_at__isnull=True).exists()
+    assert not PendingLogin.objects.filter(user=user).exists()
+    event = SecurityEvent.objects.get(user_id=user.pk, type="password_set")
+    assert (event.actor_id, event.data) == (None, {"actor": "operator", "usable": True})
+
+
 def test_an_invalid_row_aborts_the_whole_import_naming_each_line(tmp_path, user):
     path = write(
         tmp_path,

@@ -350,3 +350,43 @@ def test_import_refuses_bad_arguments(tmp_path):
 
     message, _ = run_failing("import_users", "--format", "yaml", "x")
     assert "argument --format: invalid choice: 'yaml'" in message
+
+
+# --- changepassword -----------------------------------------------------------------------------
+
+
+def test_changepassword_goes_through_the_service_as_the_operator(monkeypatch, user):
+    """Django's own command saved the row directly: no event, sessions listed open, a thief's
+    login waiting for its second factor still alive. Roster's asks the policy and the service."""
+    from accounts.audit.models import SecurityEvent
+    from accounts.mfa.models import PendingLogin
+    from accounts.mfa.services import pending_login_start
+    from accounts.usersessions.models import UserSession
+    from conftest import bearer_client
+
+    signed_in = bearer_client(user)
+    pending_login_start(user=user)
+    new = "another-Long-passw0rd"
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": new)
+
+    out, _ = run("changepassword", user.email.upper())
+
+    assert f"Password changed successfully for user '{user.email}'" in out
+    assert User.objects.get(pk=user.pk).check_password(new)
+    assert signed_in.get("/api/v1/users/me/").status_code == 401
+    assert not UserSession.objects.filter(user=user, ended_at__isnull=True).exists()
+    assert not PendingLogin.objects.filter(user=user).exists()
+    event = SecurityEvent.objects.get(user_id=user.pk, type="password_set")
+    assert event.data == {"actor": "operator", "usable": True}
+
+
+def test_changepassword_refuses_an_unknown_user_and_a_weak_password(monkeypatch, user):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "short")
+
+    assert run_failing("changepassword", "nobody@example.com")[0] == (
+        "user 'nobody@example.com' does not exist"
+    )
+    message, err = run_failing("changepassword", user.email)
+    assert "This password is too short" in err
+    assert message.startswith("Aborting password change")
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)

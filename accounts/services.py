@@ -382,9 +382,14 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
             fields.add("email_verified_at")
     if created:
         User.objects.bulk_create(created)
-    if updated:
-        columns = sorted(set().union(*(fields for _, fields in updated)))
-        User.objects.bulk_update([user for user, _ in updated], columns)
+    # Each user's changed columns only, one UPDATE per set of columns: a column the file did not
+    # change is never written from the row read earlier (that would undo a concurrent password
+    # change or deactivation, unrecorded).
+    by_columns = {}
+    for user, fields in updated:
+        by_columns.setdefault(tuple(sorted(fields)), []).append(user)
+    for columns, users in by_columns.items():
+        User.objects.bulk_update(users, columns)
     for user, fields in updated:
         if "is_active" in fields and not user.is_active:
             revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)

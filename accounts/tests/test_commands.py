@@ -390,3 +390,63 @@ def test_changepassword_refuses_an_unknown_user_and_a_weak_password(monkeypatch,
     assert "This password is too short" in err
     assert message.startswith("Aborting password change")
     assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "postgresql",
+    reason="row locks are PostgreSQL's",
+)
+def test_an_import_does_not_undo_a_deactivation_made_while_it_ran(tmp_path):
+    """The import wrote every changed column of a chunk for every updated row, from the rows it
+    had read: a renamed user got back the `is_active` they had before staff deactivated them
+    meanwhile (the event said deactivated; the row said active)."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from accounts import services
+
+    renamed, other = UserFactory(), UserFactory()
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    rows = [
+        {"email": renamed.email, "last_name": "Renamed"},
+        {"email": other.email, "is_active": False},
+    ]
+    path = write(tmp_path, "u.json", json.dumps(rows))
+    staff_holds_the_row, done = threading.Event(), {}
+
+    def staff_deactivates():
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=renamed.pk)
+                staff_holds_the_row.set()
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and not _someone_waits_for_a_lock():
+                    time.sleep(0.02)
+                services.user_deactivate(actor=boss, user=User.objects.get(pk=renamed.pk))
+            done["staff"] = True
+        finally:
+            connection.close()
+
+    staff = threading.Thread(target=staff_deactivates)
+    staff.start()
+    staff_holds_the_row.wait(5)
+    run("import_users", str(path))
+    staff.join(10)
+
+    row = User.objects.get(pk=renamed.pk)
+    assert done == {"staff": True}
+    assert (row.last_name, row.is_active) == ("Renamed", False)
+
+
+def _someone_waits_for_a_lock():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0

@@ -335,7 +335,9 @@ def password_reset_email_send(*, actor, user: User) -> None:
 
 @transaction.atomic
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
-    """Set a new password from a reset link: single use, even when confirms race."""
+    """Set a new password from a reset link: single use, even when confirms race. The link
+    proves the address: it becomes verified, and an address never verified before loses the
+    second factors and passkeys set up by whoever registered it (they may be a squatter's)."""
     user = user_from_uid(uidb64)
     if user is not None:
         # The row lock makes a concurrent confirm wait, then fail the token check below.
@@ -343,7 +345,16 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
     if user is None or not user.is_active or not password_reset_tokens.check_token(user, token):
         raise ValidationError({"token": [INVALID_LINK]})
     _check_password(new_password, user=user, field="new_password")
+    never_verified = not user.email_verified and user.email_verified_at is None
     _set_password(user, new_password)
+    if not user.email_verified:
+        # The link reached the address: as proven as by the verification link.
+        user.email_verified, user.email_verified_at = True, timezone.now()
+        user.save(update_fields=["email_verified", "email_verified_at"])
+    if never_verified:
+        from accounts.mfa.services import unproven_factors_remove  # mfa builds on this module
+
+        unproven_factors_remove(user=user)
     record(EventType.PASSWORD_RESET, user=user)
     return user
 

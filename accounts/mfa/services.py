@@ -488,6 +488,22 @@ def _gated(client, user, check, *, field, message):
         raise ValidationError({field: [message]}) from None
 
 
+def unproven_factors_remove(*, user) -> None:
+    """The owner of a never-verified address just proved it (a password reset link reached it):
+    every second factor and passkey was set up by whoever registered the address before, maybe
+    a squatter waiting to log in with them (account pre-hijacking). They all go."""
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    passkeys, _ = Passkey.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    if removed or passkeys:
+        record("second_factor_removed", user=user, data={"kind": "all", "why": "address_proven"})
+        notices.send(
+            user,
+            "second_factor_removed",
+            method="every second factor added before you proved this address was yours",
+        )
+
+
 # --- Operators ---------------------------------------------------------------------------------
 
 

@@ -310,15 +310,28 @@ def verification_email_send(*, user: User) -> None:
 
 @transaction.atomic
 def email_verify(*, uidb64: str, token: str) -> User:
-    """Mark the email verified. The token dies with it, so a second use is refused."""
+    """Mark the email verified. The token dies with it, so a second use is refused. A first
+    verification removes the second factors and passkeys set up before it (see
+    `_unproven_factors_remove`)."""
     user = user_from_uid(uidb64)
     if user is not None:
         user = User.objects.select_for_update().get(pk=user.pk)
     if user is None or not user.is_active or not email_verification_tokens.check_token(user, token):
         raise ValidationError({"token": [INVALID_LINK]})
+    never_verified = user.email_verified_at is None
     user.email_verified, user.email_verified_at = True, timezone.now()
     user.save(update_fields=["email_verified", "email_verified_at"])
+    if never_verified:
+        _unproven_factors_remove(user)
     return user
+
+
+def _unproven_factors_remove(user):
+    """A link just proved a never-verified address: the second factors and passkeys set up
+    before were set up by whoever registered it, maybe not its owner (account pre-hijacking)."""
+    from accounts.mfa.services import unproven_factors_remove  # mfa builds on this module
+
+    unproven_factors_remove(user=user)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -352,9 +365,7 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
         user.email_verified, user.email_verified_at = True, timezone.now()
         user.save(update_fields=["email_verified", "email_verified_at"])
     if never_verified:
-        from accounts.mfa.services import unproven_factors_remove  # mfa builds on this module
-
-        unproven_factors_remove(user=user)
+        _unproven_factors_remove(user)
     record(EventType.PASSWORD_RESET, user=user)
     return user
 

@@ -489,9 +489,10 @@ def _gated(client, user, check, *, field, message):
 
 
 def unproven_factors_remove(*, user) -> None:
-    """The owner of a never-verified address just proved it (a password reset link reached it):
-    every second factor and passkey was set up by whoever registered the address before, maybe
-    a squatter waiting to log in with them (account pre-hijacking). They all go."""
+    """The owner of a never-verified address just proved it (a verification or password reset
+    link reached it): every second factor and passkey was set up by whoever registered the
+    address before, maybe a squatter waiting to log in with them (account pre-hijacking). They
+    all go."""
     removed, _ = TOTPDevice.objects.filter(user=user).delete()
     passkeys, _ = Passkey.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()

@@ -80,11 +80,15 @@ def test_an_mfa_token_dies_when_the_password_changes_or_the_account_is_deactivat
     assert late.json()["code"] == "mfa_token_invalid"
 
 
-def test_a_squatter_who_registered_my_address_keeps_no_way_in_once_i_reset_the_password():
+@pytest.mark.parametrize("i_click_the_verification_link_first", [False, True])
+def test_a_squatter_who_registered_my_address_keeps_no_way_in_once_i_reset_the_password(
+    i_click_the_verification_link_first,
+):
     """Account pre-hijacking: someone registers my address before I do (it stays unverified:
     the link comes to me), adds a passkey and TOTP, and waits. When I claim the account with a
-    password reset (the link proves the mailbox is mine), nothing the squatter set up may stay."""
-    from accounts.links import encode_uid, password_reset_tokens
+    password reset (the link proves the mailbox is mine), nothing the squatter set up may stay,
+    even if I clicked the verification link they made Roster send me."""
+    from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
     from accounts.models import User
     from users_api.tests.test_mfa import assertion, enable_totp, register_passkey
 
@@ -97,6 +101,10 @@ def test_a_squatter_who_registered_my_address_keeps_no_way_in_once_i_reset_the_p
     enable_totp(squatter)
 
     me = User.objects.get(email=mine)
+    if i_click_the_verification_link_first:
+        link = {"uid": encode_uid(me), "token": email_verification_tokens.make_token(me)}
+        assert APIClient().post(f"{AUTH}email/verify/", link).status_code == 204
+        me.refresh_from_db()
     reset = APIClient().post(
         f"{AUTH}password/reset/confirm/",
         {

@@ -60,6 +60,8 @@ def email_change_request(
     now = timezone.now()
     with transaction.atomic():
         stored = User.objects.select_for_update().get(pk=user.pk)
+        if not stored.is_active:  # deactivated since the password was checked: as the gate says
+            raise ValidationError({"password": [WRONG_PASSWORD]})
         # One pending change at a time: a newer request voids the older links.
         _pending(stored).update(cancelled_at=now)
         change = EmailChange.objects.create(

@@ -6,11 +6,13 @@ import threading
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
 from rest_framework.test import APIClient
 
 from accounts import login_gate, services
 from accounts.emailchange import services as email_change
+from accounts.emailchange.models import EmailChange
 from accounts.links import encode_uid, password_reset_tokens
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -144,3 +146,20 @@ def wait_until_blocked():
             if cursor.fetchone()[0]:
                 return
         time.sleep(0.02)
+
+
+@pytest.mark.django_db
+def test_a_request_that_loses_a_race_with_a_deactivation_leaves_no_link(user):
+    """The request checked the password on the account it was given, then wrote the change: a
+    deactivation committed in between left a pending change that confirmed after reactivation.
+    (`user` here is the request's copy, read before staff deactivated the row.)"""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    mail.outbox.clear()
+
+    with pytest.raises(ValidationError):
+        email_change.email_change_request(
+            user=user, new_email=THIEF, password=PASSWORD, client=CLIENT
+        )
+
+    assert not EmailChange.objects.filter(user=user).exists()
+    assert mail.outbox == []

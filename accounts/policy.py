@@ -13,6 +13,7 @@ only call those services. Nothing here looks at URLs, serializers or forms.
 | `is_staff`, groups, permissions                     | superusers                                 |
 | `is_superuser`                                      | a superuser, in the admin only             |
 | import                                              | the operator: anything but `is_superuser`  |
+| `manage.py changepassword`                          | the operator: the password                 |
 """
 
 import enum
@@ -40,10 +41,11 @@ class Entry(enum.StrEnum):
     API = "api"
     ADMIN = "admin"
     IMPORT = "import"
+    COMMAND = "command"  # the operator's other commands (`changepassword`)
 
 
 class _Operator:
-    """Whoever runs `manage.py` on the server: the import's actor."""
+    """Whoever runs `manage.py` on the server: the actor of the import and `changepassword`."""
 
     pk = None
     is_authenticated = is_active = True
@@ -90,6 +92,8 @@ def _may_change(actor, user, field, entry):
     if field not in FIELDS:
         return False  # fail closed: a field nobody thought about is nobody's to change
     if actor is OPERATOR:
+        if entry is Entry.COMMAND:
+            return field == "password"
         return entry is Entry.IMPORT and field != SUPERUSER
     if not _is_person(actor):
         return False

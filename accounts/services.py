@@ -325,15 +325,28 @@ def verification_email_send(*, user: User) -> None:
 
 @transaction.atomic
 def email_verify(*, uidb64: str, token: str) -> User:
-    """Mark the email verified. The token dies with it, so a second use is refused."""
+    """Mark the email verified. The token dies with it, so a second use is refused. A first
+    verification removes the second factors and passkeys set up before it (see
+    `_unproven_factors_remove`)."""
     user = user_from_uid(uidb64)
     if user is not None:
         user = User.objects.select_for_update().get(pk=user.pk)
     if user is None or not user.is_active or not email_verification_tokens.check_token(user, token):
         raise ValidationError({"token": [INVALID_LINK]})
+    never_verified = user.email_verified_at is None
     user.email_verified, user.email_verified_at = True, timezone.now()
     user.save(update_fields=["email_verified", "email_verified_at"])
+    if never_verified:
+        _unproven_factors_remove(user)
     return user
+
+
+def _unproven_factors_remove(user):
+    """A link just proved a never-verified address: the second factors and passkeys set up
+    before were set up by whoever registered it, maybe not its owner (account pre-hijacking)."""
+    from accounts.mfa.services import unproven_factors_remove  # mfa builds on this module
+
+    unproven_factors_remove(user=user)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -350,7 +363,9 @@ def password_reset_email_send(*, actor, user: User) -> None:
 
 @transaction.atomic
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
-    """Set a new password from a reset link: single use, even when confirms race."""
+    """Set a new password from a reset link: single use, even when confirms race. The link
+    proves the address: it becomes verified, and an address never verified before loses the
+    second factors and passkeys set up by whoever registered it (they may be a squatter's)."""
     user = user_from_uid(uidb64)
     if user is not None:
         # The row lock makes a concurrent confirm wait, then fail the token check below.
@@ -358,7 +373,14 @@ def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> Use
     if user is None or not user.is_active or not password_reset_tokens.check_token(user, token):
         raise ValidationError({"token": [INVALID_LINK]})
     _check_password(new_password, user=user, field="new_password")
+    never_verified = not user.email_verified and user.email_verified_at is None
     _set_password(user, new_password)
+    if not user.email_verified:
+        # The link reached the address: as proven as by the verification link.
+        user.email_verified, user.email_verified_at = True, timezone.now()
+        user.save(update_fields=["email_verified", "email_verified_at"])
+    if never_verified:
+        _unproven_factors_remove(user)
     record(EventType.PASSWORD_RESET, user=user)
     return user
 
@@ -381,7 +403,8 @@ def login_lockout_lift(*, actor, user: User) -> None:
 def users_import(*, actor, created: list[User], updated: list[tuple[User, set[str]]]) -> None:
     """Write one checked chunk of an import as `actor` (the operator): new users in one insert,
     changed fields of existing ones in one update, every row asked of the policy first.
-    Deactivated users lose their tokens; a changed password kills its user's tokens by itself."""
+    Deactivated users, and users given a new password, lose every session (a new password is
+    recorded and told to its user as when staff set it)."""
     for user in created:
         policy.check_change(actor=actor, user=User(), fields=_fields_set(user), entry=Entry.IMPORT)
     for user, fields in updated:
@@ -396,11 +419,22 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
             fields.add("email_verified_at")
     if created:
         User.objects.bulk_create(created)
-    if updated:
-        columns = sorted(set().union(*(fields for _, fields in updated)))
-        User.objects.bulk_update([user for user, _ in updated], columns)
+    # Each user's changed columns only, one UPDATE per set of columns: a column the file did not
+    # change is never written from the row read earlier (that would undo a concurrent password
+    # change or deactivation, unrecorded).
+    by_columns = {}
+    for user, fields in updated:
+        by_columns.setdefault(tuple(sorted(fields)), []).append(user)
+    for columns, users in by_columns.items():
+        User.objects.bulk_update(users, columns)
     for user, fields in updated:
         if "is_active" in fields and not user.is_active:
             revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.DEACTIVATED)
+        elif "password" in fields:
+            # As when staff set it (`password_set`): every session and pending login ends.
+            revoke_all_refresh_tokens(user, reason=UserSession.EndedReason.PASSWORD_CHANGED)
+        if "password" in fields:
+            notices.send(user, "password_changed")
+            record(EventType.PASSWORD_SET, user=user, actor=actor, data={"usable": True})
         changes = {f: getattr(user, f) for f in fields if f in (*PRIVILEGES, "is_active")}
         _record_update(actor=actor, user=user, changes=changes, relations={}, old_email=None)

@@ -177,16 +177,13 @@ def blacklist_refresh_token(raw):
 def revoke_all_refresh_tokens(user, *, reason=UserSession.EndedReason.ALL_REVOKED):
     """End every session of `user`: every refresh token is blacklisted (in one statement) and
     every access token and browser session is refused from the next request on. Logins still
-    waiting for their second factor (`mfa_token`s) die too, and so do pending email changes
-    (asked for with the old password, perhaps by a thief): a new password, a reset or a
-    deactivation must not leave a half-open door."""
-    from accounts.emailchange.models import EmailChange  # these apps build on this module
+    waiting for their second factor (`mfa_token`s) and pending email changes (their confirm
+    links) die too: a new password, a reset or a deactivation must not leave a half-open door."""
+    from accounts.emailchange.services import cancel_pending  # both build on this module
     from accounts.mfa.models import PendingLogin
 
     PendingLogin.objects.filter(user=user).delete()
-    EmailChange.objects.filter(
-        user=user, confirmed_at=None, reverted_at=None, cancelled_at=None
-    ).update(cancelled_at=timezone.now())
+    cancel_pending(user)
     live = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     )

@@ -63,6 +63,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "accounts.apps.RosterAdminConfig",  # django.contrib.admin with a throttled login
+    # Before django.contrib.auth: its `changepassword` command is Roster's (through the services).
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,7 +78,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
-    "accounts",
     "accounts.mfa",
     "accounts.usersessions",
     "accounts.signing",
@@ -297,6 +298,8 @@ DEFAULT_THROTTLE_RATES = {
     "password_reset": "10/hour",
     "password_reset_email": "3/hour",
     "email_resend": "5/hour",
+    "email_change": "5/hour",
+    "email_change_email": "3/hour",
 }
 THROTTLE_RATES = {**DEFAULT_THROTTLE_RATES, **env.dict("THROTTLE_RATES", default={})}
 

@@ -6,6 +6,7 @@ import re
 import django_filters
 from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
@@ -33,6 +34,13 @@ class SecurityEventSerializer(serializers.ModelSerializer):
             "data",
         ]
         read_only_fields = fields
+
+
+class OwnSecurityEventSerializer(SecurityEventSerializer):
+    """An event as its own user reads it (`SecurityEventQuerySet.seen_by_their_user`)."""
+
+    ip_address = serializers.IPAddressField(source="seen_ip_address", read_only=True)
+    user_agent = serializers.CharField(source="seen_user_agent", read_only=True)
 
 
 class EventPagination(CursorPagination):
@@ -97,8 +105,13 @@ class MySecurityEventList(generics.ListAPIView):
     """The caller's own security activity, newest first."""
 
     permission_classes = [IsAuthenticated]
-    serializer_class = SecurityEventSerializer
+    serializer_class = OwnSecurityEventSerializer
     pagination_class = EventPagination
 
     def get_queryset(self):
-        return SecurityEvent.objects.filter(user_id=self.request.user.pk)
+        return SecurityEvent.objects.seen_by_their_user(self.request.user)
+
+    # The same shape as the staff list: clients keep their `SecurityEvent` type.
+    @extend_schema(responses=SecurityEventSerializer(many=True))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -40,6 +40,24 @@ class SecurityEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnly("Security events are append-only; use manage.py prune_events.")
 
+    def seen_by_their_user(self, user):
+        """`user`'s own events as they may read them: where someone else acted on them (staff),
+        that person's address and User-Agent are blanked; they are that person's data, not
+        `user`'s (staff read them whole in `audit/events/`)."""
+        by_someone_else = models.Q(actor_id__isnull=False) & ~models.Q(actor_id=user.pk)
+        return self.filter(user_id=user.pk).annotate(
+            seen_ip_address=models.Case(
+                models.When(by_someone_else, then=models.Value(None)),
+                default=models.F("ip_address"),
+                output_field=models.GenericIPAddressField(null=True),
+            ),
+            seen_user_agent=models.Case(
+                models.When(by_someone_else, then=models.Value("")),
+                default=models.F("user_agent"),
+                output_field=models.CharField(),
+            ),
+        )
+
     def prune(self, *, before) -> int:
         """Remove the events older than `before` (the retention command); the count removed."""
         # _raw_delete: one DELETE statement, no cascade to collect (nothing points at events).

@@ -24,11 +24,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails as account_emails
-from accounts import login_gate
+from accounts import login_gate, ratelimit
 from accounts.audit.events import record
 from accounts.audit.models import EventType
 from accounts.emailchange import links
 from accounts.emailchange.models import EmailChange
+from accounts.mailboxes import mailbox_key
 from accounts.mfa import services as mfa
 from accounts.models import User
 from accounts.services import EMAIL_TAKEN, INVALID_LINK, WRONG_PASSWORD
@@ -46,6 +47,11 @@ def email_change_request(
         login_gate.verify_password(client=client, user=user, password=password)
     except login_gate.WrongCredentials:
         raise ValidationError({"password": [WRONG_PASSWORD]}) from None
+    # Each request mails the new address and says whether it has an account (400 when taken):
+    # counted per account and per target mailbox, like registration and reset requests.
+    _count("email_change", f"user:{user.pk}")
+    if target := mailbox_key(new_email):
+        _count("email_change_email", ratelimit.digest(target))
     try:
         new_email = User.objects.normalize_email(new_email)
     except ValidationError as exc:
@@ -57,6 +63,8 @@ def email_change_request(
     now = timezone.now()
     with transaction.atomic():
         stored = User.objects.select_for_update().get(pk=user.pk)
+        if not stored.is_active:  # deactivated since the password was checked: as the gate says
+            raise ValidationError({"password": [WRONG_PASSWORD]})
         # One pending change at a time: a newer request voids the older links.
         _pending(stored).update(cancelled_at=now)
         change = EmailChange.objects.create(
@@ -83,6 +91,27 @@ def email_change_request(
     return change
 
 
+def _count(scope, ident):
+    """One hit of `ident` in `scope`; TooManyAttempts past its limit (not counted without a
+    cache: an outage of the cache must not stop the change)."""
+    counter = ratelimit.window(scope, ident)
+    if counter is None:
+        return
+    try:
+        hits = ratelimit.hit(counter)
+    except ratelimit.CacheUnavailable:
+        ratelimit.logger.warning("Email change not counted: the cache is unreachable")
+        return
+    if hits > counter.limit:
+        raise login_gate.TooManyAttempts(counter.seconds_left)
+
+
+def cancel_pending(user) -> None:
+    """Void `user`'s pending change (its confirm link; the revert link keeps working): every
+    session ended, and whoever asked for it may not have been the owner."""
+    _pending(user).update(cancelled_at=timezone.now())
+
+
 def _pending(user):
     return EmailChange.objects.filter(
         user=user, confirmed_at=None, reverted_at=None, cancelled_at=None
@@ -90,16 +119,28 @@ def _pending(user):
 
 
 def _change_for(purpose, token):
+    """`(change, user)` that a token names, both locked, else `(None, None)`.
+
+    The user's row is locked before the change's, the order of every writer of both (a new
+    request, a deactivation, a new password), so concurrent ones wait instead of deadlocking.
+    """
     change_id = links.change_id_from(token, purpose)
     if change_id is None:
-        return None
-    return EmailChange.objects.select_for_update().filter(pk=change_id).first()
+        return None, None
+    owner = EmailChange.objects.filter(pk=change_id).values_list("user_id", flat=True).first()
+    if owner is None:
+        return None, None
+    user = User.objects.select_for_update().filter(pk=owner).first()
+    change = EmailChange.objects.select_for_update().filter(pk=change_id, user_id=owner).first()
+    if user is None or change is None:
+        return None, None
+    return change, user
 
 
 @transaction.atomic
 def email_change_confirm(*, token: str) -> User:
     """The new address confirms: it becomes the user's verified email. Single use."""
-    change = _change_for("confirm", token)
+    change, user = _change_for("confirm", token)
     now = timezone.now()
     if (
         change is None
@@ -109,7 +150,6 @@ def email_change_confirm(*, token: str) -> User:
         or change.confirm_by < now
     ):
         raise ValidationError({"token": [INVALID_LINK]})
-    user = User.objects.select_for_update().get(pk=change.user_id)
     if not user.is_active or user.email != change.old_email:
         # The account moved on since the request (closed, or staff changed its address).
         raise ValidationError({"token": [INVALID_LINK]})
@@ -133,11 +173,10 @@ def email_change_confirm(*, token: str) -> User:
 def email_change_revert(*, token: str) -> User:
     """The old address says "not me": its email comes back (if the change went through), every
     session and token ends, and the password is unusable until a reset. Single use."""
-    change = _change_for("revert", token)
+    change, user = _change_for("revert", token)
     now = timezone.now()
     if change is None or change.reverted_at or change.revert_by < now:
         raise ValidationError({"token": [INVALID_LINK]})
-    user = User.objects.select_for_update().get(pk=change.user_id)
     changes = EmailChange.objects.filter(user=user)
     if changes.filter(pk__lt=change.pk, reverted_at__gt=change.requested_at).exists():
         # An earlier address already undid this change (and every later one): the holder of an

@@ -417,41 +417,42 @@ def _token_digest(raw):
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def pending_login_user(mfa_token):
+    """The active user whose login waits for its second factor under `mfa_token`, else None
+    (unknown, expired, spent, or ended with every session: a new password, a deactivation)."""
+    if not isinstance(mfa_token, str):
+        return None
+    pending = (
+        PendingLogin.objects.select_related("user")
+        .filter(digest=_token_digest(mfa_token), expires_at__gt=timezone.now())
+        .first()
+    )
+    return pending.user if pending is not None and pending.user.is_active else None
+
+
 def second_factor_login(*, mfa_token: str, client: login_gate.Client, code=None, credential=None):
-    """Finish a login: `(user, amr)` when the factor is right and the token unspent.
+    """Finish a login (the API's `mfa/verify/`, the browser's second step): `(user, amr)` when
+    the factor is right and the token unspent.
 
     Raises InvalidPendingLogin, login_gate.WrongCredentials or TooManyAttempts.
     """
-    digest = _token_digest(mfa_token)
-    pending = (
-        PendingLogin.objects.select_related("user")
-        .filter(digest=digest, expires_at__gt=timezone.now())
-        .first()
-    )
-    if pending is None or not pending.user.is_active:
+    user = pending_login_user(mfa_token)
+    if user is None:
         raise InvalidPendingLogin
-    user = pending.user
     amr = _verify_second_factor(user=user, client=client, code=code, credential=credential)
-    spent, _ = PendingLogin.objects.filter(pk=pending.pk).delete()
+    spent, _ = PendingLogin.objects.filter(digest=_token_digest(mfa_token), user=user).delete()
     if not spent:
         raise InvalidPendingLogin
     record("login_succeeded", user=user, client=client, data={"method": "+".join(["pwd", *amr])})
     return user, ["pwd", *amr]
 
 
-def verify_second_factor(
-    *, user, client: login_gate.Client, code=None, credential=None, login=False
-):
+def verify_second_factor(*, user, client: login_gate.Client, code=None, credential=None):
     """Check a TOTP code, a recovery code or a passkey assertion of `user` through the login
-    gate; returns its `amr` (["otp"] or ["hwk"]). Raises WrongCredentials or TooManyAttempts.
-    A wrong one is an `mfa_failed` event; `login=True` (a login's second step) records the
-    `login_succeeded` of a right one."""
-    amr = _verify_second_factor(user=user, client=client, code=code, credential=credential)
-    if login:
-        record(
-            "login_succeeded", user=user, client=client, data={"method": "+".join(["pwd", *amr])}
-        )
-    return amr
+    gate (a reauthentication); returns its `amr` (["otp"] or ["hwk"]). Raises WrongCredentials
+    or TooManyAttempts; a wrong one is an `mfa_failed` event. A login's second step is
+    `second_factor_login`."""
+    return _verify_second_factor(user=user, client=client, code=code, credential=credential)
 
 
 def _verify_second_factor(*, user, client, code, credential):
@@ -500,6 +501,23 @@ def _gated(client, user, check, *, field, message):
         )
     except login_gate.WrongCredentials:
         raise ValidationError({field: [message]}) from None
+
+
+def unproven_factors_remove(*, user) -> None:
+    """The owner of a never-verified address just proved it (a verification or password reset
+    link reached it): every second factor and passkey was set up by whoever registered the
+    address before, maybe a squatter waiting to log in with them (account pre-hijacking). They
+    all go."""
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    passkeys, _ = Passkey.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    if removed or passkeys:
+        record("second_factor_removed", user=user, data={"kind": "all", "why": "address_proven"})
+        notices.send(
+            user,
+            "second_factor_removed",
+            method="every second factor added before you proved this address was yours",
+        )
 
 
 # --- Operators ---------------------------------------------------------------------------------

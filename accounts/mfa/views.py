@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods
 from accounts import login_gate
 from accounts.mfa import services as mfa
 from accounts.mfa.forms import SecondFactorForm
-from accounts.models import User
 
 PENDING = "roster_mfa_pending"
 
@@ -35,6 +34,9 @@ class SecondStepLoginView(LoginView):
             return redirect(self.get_success_url())
         self.request.session[PENDING] = {
             "user": str(user.pk),
+            # A pending login like the API's `mfa_token`: whatever ends every session (a new
+            # password, a deactivation) ends it too, and it is spent once.
+            "mfa_token": mfa.pending_login_start(user=user),
             # The password it was started with: a change or reset meanwhile voids it.
             "hash": user.get_session_auth_hash(),
             "until": time.time() + mfa.PENDING_LOGIN_LIFETIME.total_seconds(),
@@ -47,9 +49,11 @@ def _pending_user(request):
     pending = request.session.get(PENDING)
     if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
         return None, None
-    user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
-    if user is None or not constant_time_compare(
-        str(pending.get("hash", "")), user.get_session_auth_hash()
+    user = mfa.pending_login_user(pending.get("mfa_token"))
+    if (
+        user is None
+        or str(user.pk) != pending.get("user")
+        or not constant_time_compare(str(pending.get("hash", "")), user.get_session_auth_hash())
     ):
         return None, None
     return user, pending.get("next")
@@ -69,7 +73,12 @@ def login_verify(request):
     if request.method == "POST" and form.is_valid():
         client = login_gate.Client.of(request)
         try:
-            mfa.verify_second_factor(user=user, client=client, login=True, **form.proof())
+            mfa.second_factor_login(
+                mfa_token=request.session[PENDING]["mfa_token"], client=client, **form.proof()
+            )
+        except mfa.InvalidPendingLogin:  # spent or ended since the page was shown
+            request.session.pop(PENDING, None)
+            return render(request, "accounts/login_verify_expired.html", status=400)
         except login_gate.TooManyAttempts as exc:
             form.add_error(None, f"Too many attempts. Try again in {exc.retry_after} seconds.")
             response = _render_verify(request, form, user, status=429)

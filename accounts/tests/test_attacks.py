@@ -47,6 +47,28 @@ def test_a_browser_login_waiting_for_its_second_factor_dies_with_a_password_chan
     assert attacker.get("/admin/").status_code == 302  # not signed in
 
 
+def test_a_browser_login_waiting_for_its_second_factor_dies_with_a_deactivation():
+    """Staff deactivating a phished account end every pending login, in the API (its
+    mfa_token) and in the browser alike, and reactivating it revives none."""
+    import pyotp
+
+    from accounts import services
+    from accounts.mfa.tests.test_login_pages import admin_password_step, with_totp
+
+    boss = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    other_boss = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    secret = with_totp(boss)
+    attacker = Client()
+    assert admin_password_step(attacker, boss).status_code == 302  # the phished password
+    services.user_deactivate(actor=other_boss, user=boss)
+    services.user_reactivate(actor=other_boss, user=boss)
+
+    late = attacker.post("/accounts/login/verify/", {"code": pyotp.TOTP(secret).now()})
+
+    assert late.status_code == 400
+    assert attacker.get("/admin/").status_code == 302  # not signed in
+
+
 def test_a_refused_admin_login_of_a_non_staff_user_is_not_recorded_as_a_login(user):
     from accounts.audit.models import SecurityEvent
 

@@ -228,6 +228,28 @@ def test_import_deactivating_a_user_revokes_their_tokens(tmp_path, user, api_cli
     assert response.status_code == 401
 
 
+def test_import_setting_a_new_password_ends_every_session_and_is_recorded(tmp_path, user):
+    """Like staff setting it in the admin: an operator who replaces a (perhaps leaked) password
+    leaves no session listed, no login waiting for its second factor, and an event."""
+    from accounts.audit.models import SecurityEvent
+    from accounts.mfa.models import PendingLogin
+    from accounts.mfa.services import pending_login_start
+    from accounts.usersessions.models import UserSession
+    from conftest import bearer_client
+
+    signed_in = bearer_client(user)
+    pending_login_start(user=user)  # a thief's correct password, waiting for a second factor
+    path = write(tmp_path, "u.csv", f"email,password\n{user.email},another-Long-passw0rd\n")
+
+    run("import_users", str(path))
+
+    assert signed_in.get("/api/v1/users/me/").status_code == 401
+    assert not UserSession.objects.filter(user=user, ended_at__isnull=True).exists()
+    assert not PendingLogin.objects.filter(user=user).exists()
+    event = SecurityEvent.objects.get(user_id=user.pk, type="password_set")
+    assert (event.actor_id, event.data) == (None, {"actor": "operator", "usable": True})
+
+
 def test_an_invalid_row_aborts_the_whole_import_naming_each_line(tmp_path, user):
     path = write(
         tmp_path,
@@ -328,3 +350,103 @@ def test_import_refuses_bad_arguments(tmp_path):
 
     message, _ = run_failing("import_users", "--format", "yaml", "x")
     assert "argument --format: invalid choice: 'yaml'" in message
+
+
+# --- changepassword -----------------------------------------------------------------------------
+
+
+def test_changepassword_goes_through_the_service_as_the_operator(monkeypatch, user):
+    """Django's own command saved the row directly: no event, sessions listed open, a thief's
+    login waiting for its second factor still alive. Roster's asks the policy and the service."""
+    from accounts.audit.models import SecurityEvent
+    from accounts.mfa.models import PendingLogin
+    from accounts.mfa.services import pending_login_start
+    from accounts.usersessions.models import UserSession
+    from conftest import bearer_client
+
+    signed_in = bearer_client(user)
+    pending_login_start(user=user)
+    new = "another-Long-passw0rd"
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": new)
+
+    out, _ = run("changepassword", user.email.upper())
+
+    assert f"Password changed successfully for user '{user.email}'" in out
+    assert User.objects.get(pk=user.pk).check_password(new)
+    assert signed_in.get("/api/v1/users/me/").status_code == 401
+    assert not UserSession.objects.filter(user=user, ended_at__isnull=True).exists()
+    assert not PendingLogin.objects.filter(user=user).exists()
+    event = SecurityEvent.objects.get(user_id=user.pk, type="password_set")
+    assert event.data == {"actor": "operator", "usable": True}
+
+
+def test_changepassword_refuses_an_unknown_user_and_a_weak_password(monkeypatch, user):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "short")
+
+    assert run_failing("changepassword", "nobody@example.com")[0] == (
+        "user 'nobody@example.com' does not exist"
+    )
+    message, err = run_failing("changepassword", user.email)
+    assert "This password is too short" in err
+    assert message.startswith("Aborting password change")
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "postgresql",
+    reason="row locks are PostgreSQL's",
+)
+def test_an_import_does_not_undo_a_deactivation_made_while_it_ran(tmp_path):
+    """The import wrote every changed column of a chunk for every updated row, from the rows it
+    had read: a renamed user got back the `is_active` they had before staff deactivated them
+    meanwhile (the event said deactivated; the row said active)."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from accounts import services
+
+    renamed, other = UserFactory(), UserFactory()
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    rows = [
+        {"email": renamed.email, "last_name": "Renamed"},
+        {"email": other.email, "is_active": False},
+    ]
+    path = write(tmp_path, "u.json", json.dumps(rows))
+    staff_holds_the_row, done = threading.Event(), {}
+
+    def staff_deactivates():
+        try:
+            with transaction.atomic():
+                User.objects.select_for_update().get(pk=renamed.pk)
+                staff_holds_the_row.set()
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and not _someone_waits_for_a_lock():
+                    time.sleep(0.02)
+                services.user_deactivate(actor=boss, user=User.objects.get(pk=renamed.pk))
+            done["staff"] = True
+        finally:
+            connection.close()
+
+    staff = threading.Thread(target=staff_deactivates)
+    staff.start()
+    staff_holds_the_row.wait(5)
+    run("import_users", str(path))
+    staff.join(10)
+
+    row = User.objects.get(pk=renamed.pk)
+    assert done == {"staff": True}
+    assert (row.last_name, row.is_active) == ("Renamed", False)
+
+
+def _someone_waits_for_a_lock():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0

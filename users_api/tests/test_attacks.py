@@ -78,3 +78,64 @@ def test_an_mfa_token_dies_when_the_password_changes_or_the_account_is_deactivat
 
     assert late.status_code == 401
     assert late.json()["code"] == "mfa_token_invalid"
+
+
+@pytest.mark.parametrize("i_click_the_verification_link_first", [False, True])
+def test_a_squatter_who_registered_my_address_keeps_no_way_in_once_i_reset_the_password(
+    i_click_the_verification_link_first,
+):
+    """Account pre-hijacking: someone registers my address before I do (it stays unverified:
+    the link comes to me), adds a passkey and TOTP, and waits. When I claim the account with a
+    password reset (the link proves the mailbox is mine), nothing the squatter set up may stay,
+    even if I clicked the verification link they made Roster send me."""
+    from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
+    from accounts.models import User
+    from users_api.tests.test_mfa import assertion, enable_totp, register_passkey
+
+    squatter = APIClient()
+    mine, theirs = "me@example.org", "squatters-Long-passw0rd"
+    assert squatter.post(f"{AUTH}register/", {"email": mine, "password": theirs}).status_code == 201
+    tokens = squatter.post(f"{AUTH}token/", {"email": mine, "password": theirs}).json()
+    squatter.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    authenticator, _ = register_passkey(squatter)
+    enable_totp(squatter)
+
+    me = User.objects.get(email=mine)
+    if i_click_the_verification_link_first:
+        link = {"uid": encode_uid(me), "token": email_verification_tokens.make_token(me)}
+        assert APIClient().post(f"{AUTH}email/verify/", link).status_code == 204
+        me.refresh_from_db()
+    reset = APIClient().post(
+        f"{AUTH}password/reset/confirm/",
+        {
+            "uid": encode_uid(me),
+            "token": password_reset_tokens.make_token(me),
+            "new_password": "my-own-Long-passw0rd",
+        },
+    )
+    assert reset.status_code == 204
+
+    comeback = APIClient().post(f"{AUTH}passkeys/login/", {"credential": assertion(authenticator)})
+    assert comeback.status_code == 401
+    login = APIClient().post(f"{AUTH}token/", {"email": mine, "password": "my-own-Long-passw0rd"})
+    assert login.status_code == 200, login.json()  # no second factor of theirs stands in my way
+    me.refresh_from_db()
+    assert me.email_verified  # the reset link proved the mailbox
+
+
+def test_a_reset_of_a_proven_address_keeps_its_owners_second_factor(user):
+    from accounts.links import encode_uid, password_reset_tokens
+    from accounts.models import User
+    from users_api.tests.test_mfa import enable_totp
+
+    User.objects.filter(pk=user.pk).update(email_verified=True)  # verified before, by its link
+    enable_totp(bearer_client(user))
+    user.refresh_from_db()
+    new = "another-Long-passw0rd"
+    body = {"uid": encode_uid(user), "token": password_reset_tokens.make_token(user)}
+    reset = APIClient().post(f"{AUTH}password/reset/confirm/", {**body, "new_password": new})
+    assert reset.status_code == 204
+
+    login = APIClient().post(f"{AUTH}token/", {"email": user.email, "password": new})
+
+    assert login.status_code == 401 and login.json()["code"] == "mfa_required"

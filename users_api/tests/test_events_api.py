@@ -118,3 +118,30 @@ def test_a_user_reads_only_their_own_events(auth_client, user, other_user):
     record(EventType.LOGIN_SUCCEEDED, user=other_user)
     response = auth_client.get("/api/v1/users/me/events/", {"user": str(other_user.pk)})
     assert [e["id"] for e in response.json()["results"]] == [mine.pk]
+
+
+def test_my_events_do_not_show_where_staff_acted_from(user, staff_client):
+    """Staff acting on me is my security activity; their address and browser are not mine to see."""
+    from conftest import bearer_client
+
+    office = {"REMOTE_ADDR": "10.20.30.40", "HTTP_USER_AGENT": "StaffBrowser/7 (office PC 12)"}
+    assert staff_client.delete(f"/api/v1/users/{user.pk}/", **office).status_code == 204
+    reactivated = staff_client.patch(f"/api/v1/users/{user.pk}/", {"is_active": True}, **office)
+    assert reactivated.status_code == 200
+    me = bearer_client(user)
+    me.post(
+        "/api/v1/auth/reauthenticate/",
+        {"password": "wrong-password-1234"},
+        **{"REMOTE_ADDR": "198.51.100.7", "HTTP_USER_AGENT": "MyPhone/1"},
+    )
+
+    events = me.get("/api/v1/users/me/events/").json()["results"]
+
+    by_staff = [e for e in events if e["actor"] is not None]
+    assert {e["type"] for e in by_staff} == {"account_deactivated", "account_reactivated"}
+    assert all(e["ip_address"] is None and e["user_agent"] == "" for e in by_staff)
+    mine = next(e for e in events if e["type"] == "login_failed")
+    assert (mine["ip_address"], mine["user_agent"]) == ("198.51.100.7", "MyPhone/1")
+    # Staff still see everything.
+    staff_view = staff_client.get(URL, {"user": str(user.pk)}).json()["results"]
+    assert {e["ip_address"] for e in staff_view if e["actor"]} == {"10.20.30.40"}

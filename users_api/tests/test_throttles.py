@@ -181,3 +181,40 @@ def test_counts_are_atomic_counters_in_redis_that_expire_with_the_window(
     [key] = client.keys(f"{redis_cache.key_prefix}*rate:user:{user.pk}:*")
     assert int(client.get(key)) == 4
     assert 0 < client.ttl(key) <= 60
+
+
+def test_email_change_mails_to_one_mailbox_are_limited_across_accounts_and_spellings():
+    """Every request mails the new address: without a limit per target, any account could bomb a
+    mailbox (a password reset's is 3 an hour)."""
+    from conftest import PASSWORD, bearer_client
+
+    victim = "victim@example.org"
+    codes = []
+    for i in range(4):
+        thief = bearer_client(UserFactory(password=PASSWORD))
+        spelling = victim.upper() if i % 2 else victim
+        body = {"new_email": spelling, "password": PASSWORD}
+        codes.append(thief.post("/api/v1/users/me/email/", body).status_code)
+
+    assert codes == [202, 202, 202, 429]
+    assert len([m for m in mail.outbox if victim in m.to]) == 3
+
+
+def test_email_change_requests_are_limited_per_account(rates):
+    """Each request says whether an address has an account (400 when taken): one account may not
+    probe addresses faster than registration would let it."""
+    from conftest import PASSWORD, bearer_client
+
+    rates(email_change="3/hour")
+    prober = bearer_client(UserFactory(password=PASSWORD))
+    taken = UserFactory()
+    addresses = ["free1@example.org", taken.email, "free2@example.org", "free3@example.org"]
+
+    codes = [
+        prober.post(
+            "/api/v1/users/me/email/", {"new_email": address, "password": PASSWORD}
+        ).status_code
+        for address in addresses
+    ]
+
+    assert codes == [202, 400, 202, 429]

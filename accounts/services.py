@@ -50,6 +50,14 @@ def _refuse_reserved(email, *, user=None):
         raise ValidationError({"email": [EMAIL_TAKEN]})
 
 
+def reserved_addresses(emails) -> set[str]:
+    """Which of `emails` are kept for accounts that left them by an email change (see
+    `_refuse_reserved`), in one query: for bulk writers such as `import_users`."""
+    from accounts.emailchange.models import EmailChange  # that app builds on this module
+
+    return EmailChange.objects.reserved(emails)
+
+
 def _save_new(user):
     _refuse_reserved(user.email)
     try:
@@ -409,6 +417,8 @@ def users_import(*, actor, created: list[User], updated: list[tuple[User, set[st
         policy.check_change(actor=actor, user=User(), fields=_fields_set(user), entry=Entry.IMPORT)
     for user, fields in updated:
         policy.check_change(actor=actor, user=user, fields=fields, entry=Entry.IMPORT)
+    if reserved := reserved_addresses(user.email for user in created):
+        raise ValidationError({"email": [f"{EMAIL_TAKEN} ({', '.join(sorted(reserved))})"]})
     now = timezone.now()
     for user in created:
         if user.email_verified:

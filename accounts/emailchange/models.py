@@ -7,6 +7,17 @@ from django.utils import timezone
 
 
 class EmailChangeQuerySet(models.QuerySet):
+    def reserved(self, emails):
+        """Which of `emails` (mailbox forms, as stored) are kept by `reserving`: one query."""
+        return set(
+            self.filter(
+                old_email__in=list(emails),
+                confirmed_at__isnull=False,
+                reverted_at__isnull=True,
+                revert_by__gt=timezone.now(),
+            ).values_list("old_email", flat=True)
+        )
+
     def reserving(self, email):
         """The changes that keep `email` for the account that left it: confirmed, not reverted,
         within the revert window. Until that closes, the old address may come back by its revert

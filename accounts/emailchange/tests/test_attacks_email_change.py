@@ -158,3 +158,38 @@ def test_a_passkey_the_thief_registered_does_not_outlive_the_revert(user, mailou
         "/api/v1/auth/passkeys/login/", {"credential": assertion(authenticator)}, format="json"
     )
     assert response.status_code == 401
+
+
+def test_an_import_cannot_give_the_reserved_old_address_to_a_new_account(
+    user, mailoutbox, tmp_path
+):
+    """The operator's bulk path honours the reservation too: an import creating an account with
+    the owner's old address would make the owner's revert fail as "taken"."""
+    from accounts.management.commands.import_users import RESERVED
+    from accounts.tests.test_commands import run_failing, write
+
+    owners_revert = move(user, "thief1@example.org", mailoutbox)
+    path = write(tmp_path, "u.csv", "email\nfine@example.com\nOWNER@example.com\n")
+
+    message, err = run_failing("import_users", str(path))
+
+    assert err.splitlines() == [f"{path}:3: {RESERVED}"]
+    assert "nothing was written" in message
+    assert not User.objects.with_email("fine@example.com").exists()
+    services.email_change_revert(token=owners_revert)
+    user.refresh_from_db()
+    assert user.email == "owner@example.com"
+
+
+def test_the_import_service_refuses_a_reserved_address_whoever_calls_it(user, mailoutbox):
+    from django.core.exceptions import ValidationError
+
+    from accounts import policy
+    from accounts import services as account_services
+
+    move(user, "thief1@example.org", mailoutbox)
+    with pytest.raises(ValidationError):
+        account_services.users_import(
+            actor=policy.OPERATOR, created=[User(email="owner@example.com")], updated=[]
+        )
+    assert not User.objects.with_email("owner@example.com").exists()

@@ -27,6 +27,9 @@ from accounts.models import MAX_PASSWORD_LENGTH, User
 COLUMNS = (*USER_FIELDS, "password")  # the export's columns, plus a password for new accounts
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 CHUNK = 1000  # rows looked up and written together
+RESERVED = (
+    "email is reserved: an account left it by an email change that its revert link can still undo"
+)
 
 
 class Command(BaseCommand):
@@ -319,11 +322,17 @@ class _Importer:
         existing = users_by_email(values["email"].lower() for _, values in rows)
         new_ids = [v["id"] for _, v in rows if "id" in v and v["email"].lower() not in existing]
         taken_ids = set(User.objects.filter(pk__in=new_ids).values_list("pk", flat=True))
+        reserved = services.reserved_addresses(
+            v["email"] for _, v in rows if v["email"].lower() not in existing
+        )
         to_create, to_update = [], []
         for line, values in rows:
             user = existing.get(values["email"].lower())
             if user is None and values.get("id") in taken_ids:
                 self.problems.append((line, f"id {values['id']} belongs to another user"))
+                continue
+            if user is None and values["email"] in reserved:
+                self.problems.append((line, RESERVED))
                 continue
             try:
                 if user is None:

@@ -12,10 +12,29 @@ from accounts.models import User
 
 
 class PasswordResetTokens(PasswordResetTokenGenerator):
-    """Django's reset tokens: they die when the password (or last login) changes, and expire."""
+    """Django's reset tokens: they die when the password (or last login) changes, and expire.
+
+    They also die with a deactivation, and stay dead once the account is reactivated (the
+    `is_active` flag alone would flip back and revive a link mailed before staff locked a
+    phished account): the moment of the latest deactivation or closing is hashed in.
+    """
 
     # The salt names the old module so links mailed before the split keep working.
     key_salt = "accounts.tokens.PasswordResetTokens"
+
+    def _make_hash_value(self, user, timestamp):
+        from accounts.audit.models import EventType, SecurityEvent  # it builds on this module
+
+        ended_access = (EventType.ACCOUNT_DEACTIVATED, EventType.ACCOUNT_CLOSED)
+
+        deactivated = (
+            SecurityEvent.objects.filter(user=user, type__in=ended_access)
+            .order_by("-id")  # the (user, id) index, newest first
+            .values_list("at", flat=True)
+            .first()
+        )
+        moment = "" if deactivated is None else int(deactivated.timestamp() * 1_000_000)
+        return f"{super()._make_hash_value(user, timestamp)}{moment}"
 
 
 class EmailVerificationTokens(PasswordResetTokenGenerator):

@@ -61,6 +61,30 @@ def test_a_reset_link_works_once_and_dies_with_a_new_email_or_deactivation(user,
         reset(uid, token)
 
 
+@pytest.mark.parametrize("ended_by", ["staff", "closing"])
+def test_a_reset_link_mailed_before_a_deactivation_stays_dead_after_the_reactivation(
+    user, staff, ended_by
+):
+    """Staff lock a phished account (or its owner closes it), then reopen it: a reset link asked
+    for before (the hash holds `is_active`, which flipped back) must not come back to life."""
+    from accounts import login_gate
+
+    uid, before = encode_uid(user), password_reset_tokens.make_token(user)
+    if ended_by == "staff":
+        services.user_update(actor=staff, user=user, data={"is_active": False})
+    else:
+        client = login_gate.Client(ip="192.0.2.1", user_agent="test")
+        services.user_close_own_account(user=user, password=PASSWORD, client=client)
+    services.user_update(actor=staff, user=user, data={"is_active": True})
+    user.refresh_from_db()
+    assert user.is_active
+    with pytest.raises(ValidationError):
+        reset(uid, before)
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+    reset(uid, password_reset_tokens.make_token(user))  # a link asked for since works
+    assert User.objects.get(pk=user.pk).check_password(NEW_PASSWORD)
+
+
 @pytest.fixture
 def worker_later(settings):
     """Tasks wait in a queue; `run()` sends them, as the worker does once the request is over."""

@@ -117,7 +117,7 @@ def attempt(
     knows it (else it is looked up, on failure only). Call it outside any
     transaction that a failure would roll back, or the failure's event is lost with it.
     """
-    _charge(ratelimit.window("login", ratelimit.digest(client.ip)))
+    _charge(ratelimit.window("login", ratelimit.digest(ratelimit.client_network(client.ip))))
     failures = ratelimit.window("login_failures", _failure_ident(client, account, user))
     data = {"method": method, "purpose": purpose}
     try:

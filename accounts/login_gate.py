@@ -11,8 +11,9 @@ closing an account. It counts
   right password or not, until the window ends.
 
 A stranger must not be able to lock a user out: a client that logged in to an account before
-holds a signed device credential (a cookie, OWASP's "device cookies"), and its failures count per
-device instead of per account, so it keeps logging in while the account is locked to everyone else.
+holds a signed device credential (a cookie, OWASP's "device cookies") naming the accounts it
+logged in to (the latest DEVICE_ACCOUNTS), and its failures on those count per device instead of
+per account, so it keeps logging in while the account is locked to everyone else.
 A signed-in client confirming its own user's secret (password change, closing the account,
 reauthentication, email change) is known by its session in the same way, cookie or not: an app
 holding tokens keeps working while a stranger locks the account.
@@ -33,6 +34,9 @@ from accounts.mailboxes import mailbox_key
 
 DEVICE_COOKIE = "roster_device"
 DEVICE_MAX_AGE = timedelta(days=365)
+# The accounts one device credential remembers, latest first: a browser shared by a few people, or
+# a staff member's own account and their admin one, stays known to each.
+DEVICE_ACCOUNTS = 8
 _DEVICE_SALT = "accounts.login_gate.device"
 
 T = TypeVar("T")
@@ -202,13 +206,19 @@ def lift_lockout(email) -> None:
 
 
 def remember_device(response, *, client: Client, user) -> None:
-    """After a successful login: give the client a device credential for this account, unless it
-    holds one already. The credential says nothing but which account (as a digest) it is for."""
-    account = account_key(user.email)
-    if _device_id(client, account) is not None:
+    """After a successful login: add this account to the client's device credential (a new one
+    when it holds none), unless it is there already. The credential says nothing but the device's
+    random id and which accounts (as digests) it logged in to."""
+    account = ratelimit.digest(account_key(user.email))
+    device, accounts = _device(client)
+    if account in accounts:
         return
     value = signing.dumps(
-        {"a": ratelimit.digest(account), "n": secrets.token_urlsafe(12)}, salt=_DEVICE_SALT
+        {
+            "n": device or secrets.token_urlsafe(12),
+            "a": [account, *accounts][:DEVICE_ACCOUNTS],
+        },
+        salt=_DEVICE_SALT,
     )
     response.set_cookie(
         DEVICE_COOKIE,
@@ -253,16 +263,29 @@ def _failure_ident(client, account, user=None):
 
 
 def _device_id(client, account):
-    """The id of the client's device credential when it was issued for `account`, else None."""
+    """The id the client's device credential has for `account` when it logged in to it, else
+    None. One device's failures count per account."""
+    device, accounts = _device(client)
+    digest = ratelimit.digest(account)
+    return f"{device}:{digest}" if device and digest in accounts else None
+
+
+def _device(client):
+    """`(device id, [account digests])` of the client's device credential; `(None, [])` when it
+    holds none, or one that is forged, expired or malformed."""
     if not client.device:
-        return None
+        return None, []
     try:
         data = signing.loads(
             client.device, salt=_DEVICE_SALT, max_age=DEVICE_MAX_AGE.total_seconds()
         )
     except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("a") != ratelimit.digest(account):
-        return None
-    device = data.get("n")
-    return device if isinstance(device, str) else None
+        return None, []
+    if not isinstance(data, dict) or not isinstance(data.get("n"), str) or not data["n"]:
+        return None, []
+    accounts = data.get("a")
+    if isinstance(accounts, str):  # a credential of one account, issued before there were several
+        accounts = [accounts]
+    if not isinstance(accounts, list):
+        return None, []
+    return data["n"], [a for a in accounts if isinstance(a, str)][:DEVICE_ACCOUNTS]

@@ -161,3 +161,66 @@ def test_a_strangers_passwords_from_a_shared_address_do_not_stop_refreshes(
 
     assert flood[-1] == 429
     assert refreshed.status_code == 200
+
+
+@pytest.mark.parametrize("claim", ["password reset", "verification link"])
+def test_a_squatters_device_credential_dies_when_the_owner_proves_the_address(
+    settings, fresh_windows, claim
+):
+    """Pre-hijacking: someone registers my address (unverified) and logs in, which gives their
+    browser a device credential for it. Once I prove the mailbox is mine, that browser must be
+    a stranger again: not exempt from the lockout a stranger sets off, not a device I know."""
+    from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
+    from accounts.models import User
+
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "100000/minute"}
+    auth = "/api/v1/auth/"
+    mine, theirs, my_own = "me@example.org", "squatters-Long-passw0rd", "my-own-Long-passw0rd"
+    squatter = Client()
+    registered = squatter.post(
+        f"{auth}register/",
+        {"email": mine, "password": theirs},
+        content_type="application/json",
+    )
+    assert registered.status_code == 201
+    me = User.objects.get(email=mine)
+    login = squatter.post(
+        f"{auth}token/", {"email": mine, "password": theirs}, content_type="application/json"
+    )
+    assert login.status_code == 200 and login.cookies.get("roster_device")
+    me.refresh_from_db()  # the login moved last_login, which the reset link is bound to
+
+    if claim == "password reset":
+        body = {"uid": encode_uid(me), "token": password_reset_tokens.make_token(me)}
+        path, body = f"{auth}password/reset/confirm/", {**body, "new_password": my_own}
+    else:
+        body = {"uid": encode_uid(me), "token": email_verification_tokens.make_token(me)}
+        path = f"{auth}email/verify/"
+    assert Client().post(path, body, content_type="application/json").status_code == 204
+    if claim == "verification link":  # I take it over with a reset later; the device stays out
+        me.refresh_from_db()
+        me.set_password(my_own)
+        me.save()
+    my_device = Client()
+    assert (
+        my_device.post(
+            f"{auth}token/", {"email": mine, "password": my_own}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+
+    for _ in range(10):
+        _token("203.0.113.9", me)
+
+    guess = squatter.post(
+        f"{auth}token/",
+        {"email": mine, "password": "a-guess-of-mine"},
+        content_type="application/json",
+    )
+    assert guess.status_code == 429
+    assert (
+        my_device.post(
+            f"{auth}token/", {"email": mine, "password": my_own}, content_type="application/json"
+        ).status_code
+        == 200
+    )

@@ -224,3 +224,32 @@ def test_a_squatters_device_credential_dies_when_the_owner_proves_the_address(
         ).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize("num_proxies", [0, 1])
+def test_a_client_chooses_neither_its_address_nor_its_network_behind_the_declared_proxies(
+    settings, fresh_windows, user, num_proxies
+):
+    """Without a declared proxy X-Forwarded-For and X-Real-IP are ignored; behind one, only the
+    entry that proxy appended counts (and an IPv6 one by its /64)."""
+    settings.NUM_PROXIES = num_proxies
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "2/minute"}
+
+    def attempt(spoofed, host):
+        real = f"2001:db8:7::{host:x}"
+        return (
+            Client()
+            .post(
+                "/api/v1/auth/token/",
+                {"email": user.email, "password": "not-the-password-at-all"},
+                content_type="application/json",
+                REMOTE_ADDR="10.0.0.1" if num_proxies else real,
+                HTTP_X_FORWARDED_FOR=f"{spoofed}, {real}" if num_proxies else spoofed,
+                HTTP_X_REAL_IP=spoofed,
+            )
+            .status_code
+        )
+
+    answers = [attempt(f"198.51.100.{i}", 100 + i) for i in range(3)]
+
+    assert answers == [401, 401, 429]

@@ -253,3 +253,43 @@ def test_a_client_chooses_neither_its_address_nor_its_network_behind_the_declare
     answers = [attempt(f"198.51.100.{i}", 100 + i) for i in range(3)]
 
     assert answers == [401, 401, 429]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=12,
+)
+
+
+@examples
+@given(
+    payload=st.one_of(
+        json_values,
+        st.fixed_dictionaries({"n": json_values, "a": json_values}),
+        st.fixed_dictionaries({"n": st.text(min_size=1, max_size=5), "a": json_values}),
+    ),
+    signed=st.booleans(),
+)
+def test_any_device_credential_is_a_login_never_a_5xx(
+    settings, fresh_windows, user, payload, signed
+):
+    """A credential of any shape (signed by Roster, as an older release might have, or not) is
+    either known or ignored: the login answers as without it."""
+    from django.core import signing
+
+    from accounts import login_gate
+
+    cache.clear()
+    device = Client()
+    salt = "accounts.login_gate.device" if signed else "another.salt"  # else: a forgery
+    value = signing.dumps(payload, salt=salt)
+    device.cookies[login_gate.DEVICE_COOKIE] = value
+
+    response = device.post(
+        "/api/v1/auth/token/",
+        {"email": user.email, "password": PASSWORD},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200

@@ -11,14 +11,19 @@ closing an account. It counts
   right password or not, until the window ends.
 
 A stranger must not be able to lock a user out: a client that logged in to an account before
-holds a signed device credential (a cookie, OWASP's "device cookies"), and its failures count per
-device instead of per account, so it keeps logging in while the account is locked to everyone else.
+holds a signed device credential (a cookie, OWASP's "device cookies") naming the accounts it
+logged in to (the latest DEVICE_ACCOUNTS), and its failures on those count per device instead of
+per account, so it keeps logging in while the account is locked to everyone else. A proof of the
+address (its first verification, a reset of a never-verified one: `email_verified_at` moves)
+forgets the devices that logged in before it, as it removes the second factors set up before it:
+they may be a squatter's who registered the address first.
 A signed-in client confirming its own user's secret (password change, closing the account,
 reauthentication, email change) is known by its session in the same way, cookie or not: an app
 holding tokens keeps working while a stranger locks the account.
 """
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +38,9 @@ from accounts.mailboxes import mailbox_key
 
 DEVICE_COOKIE = "roster_device"
 DEVICE_MAX_AGE = timedelta(days=365)
+# The accounts one device credential remembers, latest first: a browser shared by a few people, or
+# a staff member's own account and their admin one, stays known to each.
+DEVICE_ACCOUNTS = 8
 _DEVICE_SALT = "accounts.login_gate.device"
 
 T = TypeVar("T")
@@ -117,7 +125,7 @@ def attempt(
     knows it (else it is looked up, on failure only). Call it outside any
     transaction that a failure would roll back, or the failure's event is lost with it.
     """
-    _charge(ratelimit.window("login", ratelimit.digest(client.ip)))
+    _charge(ratelimit.window("login", ratelimit.digest(ratelimit.client_network(client.ip))))
     failures = ratelimit.window("login_failures", _failure_ident(client, account, user))
     data = {"method": method, "purpose": purpose}
     try:
@@ -202,13 +210,17 @@ def lift_lockout(email) -> None:
 
 
 def remember_device(response, *, client: Client, user) -> None:
-    """After a successful login: give the client a device credential for this account, unless it
-    holds one already. The credential says nothing but which account (as a digest) it is for."""
-    account = account_key(user.email)
-    if _device_id(client, account) is not None:
+    """After a successful login: add this account to the client's device credential (a new one
+    when it holds none), unless it is there already. The credential says nothing but the device's
+    random id and which accounts (as digests) it logged in to, and when."""
+    account = ratelimit.digest(account_key(user.email))
+    device, entries = _device(client)
+    if _known(entries, account, user):
         return
+    entries = [[account, int(time.time() * 1000)], *(e for e in entries if e[0] != account)]
     value = signing.dumps(
-        {"a": ratelimit.digest(account), "n": secrets.token_urlsafe(12)}, salt=_DEVICE_SALT
+        {"n": device or secrets.token_urlsafe(12), "a": entries[:DEVICE_ACCOUNTS]},
+        salt=_DEVICE_SALT,
     )
     response.set_cookie(
         DEVICE_COOKIE,
@@ -222,7 +234,7 @@ def remember_device(response, *, client: Client, user) -> None:
 
 def knows_device(client: Client, user) -> bool:
     """True when the client holds a device credential for this account (it logged in before)."""
-    return _device_id(client, account_key(user.email)) is not None
+    return _device_id(client, account_key(user.email), user) is not None
 
 
 def _charge(counter):
@@ -244,7 +256,7 @@ def _account_ident(account):
 
 
 def _failure_ident(client, account, user=None):
-    device = _device_id(client, account)
+    device = _device_id(client, account, user or _user_of(client, account))
     if device:
         return f"device:{device}"
     if client.session and user is not None and client.session_user == str(user.pk):
@@ -252,17 +264,61 @@ def _failure_ident(client, account, user=None):
     return _account_ident(account)
 
 
-def _device_id(client, account):
-    """The id of the client's device credential when it was issued for `account`, else None."""
+def _user_of(client, account):
+    """The user `account` names, looked up only for a client holding a device credential."""
     if not client.device:
         return None
+    from accounts.models import User  # the models load after this module
+
+    return User.objects.with_email(account).first()
+
+
+def _device_id(client, account, user):
+    """The id the client's device credential has for `account` when it logged in to it (since
+    the address was last proven), else None. One device's failures count per account."""
+    if user is None:
+        return None
+    device, entries = _device(client)
+    digest = ratelimit.digest(account)
+    return f"{device}:{digest}" if device and _known(entries, digest, user) else None
+
+
+def _known(entries, digest, user):
+    """True when `entries` hold the account `digest` added since `user`'s address was last
+    proven (a login before the proof may have been a squatter's)."""
+    proven = getattr(user, "email_verified_at", None)
+    since = proven.timestamp() * 1000 if proven is not None else 0
+    return any(account == digest and added >= since for account, added in entries)
+
+
+def _device(client):
+    """`(device id, [[account digest, added at (ms)], ...])` of the client's device credential;
+    `(None, [])` when it holds none, or one that is forged, expired or malformed."""
+    if not client.device:
+        return None, []
     try:
         data = signing.loads(
             client.device, salt=_DEVICE_SALT, max_age=DEVICE_MAX_AGE.total_seconds()
         )
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("a") != ratelimit.digest(account):
-        return None
-    device = data.get("n")
-    return device if isinstance(device, str) else None
+        signed_at = signing.b62_decode(client.device.rsplit(":", 2)[-2]) * 1000
+    except (signing.BadSignature, ValueError, IndexError):
+        return None, []
+    if not isinstance(data, dict) or not isinstance(data.get("n"), str) or not data["n"]:
+        return None, []
+    found = data.get("a")
+    if isinstance(found, str):  # a credential of one account, issued before there were several
+        found = [found]
+    if not isinstance(found, list):
+        return None, []
+    entries = []
+    for entry in found[:DEVICE_ACCOUNTS]:
+        if isinstance(entry, str):  # added when the credential was signed
+            entries.append([entry, signed_at])
+        elif (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], int)
+        ):
+            entries.append(entry)
+    return data["n"], entries

@@ -10,6 +10,7 @@ This module knows no HTTP framework; the API's throttles and the login gate are 
 """
 
 import hashlib
+import ipaddress
 import logging
 import re
 import time
@@ -88,6 +89,32 @@ def client_ip(meta, *, num_proxies=None):
         addresses = [address.strip() for address in forwarded.split(",")]
         return addresses[-min(num_proxies, len(addresses))]
     return remote or ""
+
+
+# One IPv6 client holds at least a /64 (RFC 6177: the smallest end-site assignment; SLAAC and
+# privacy addresses pick any interface id within it), so it is counted as one client.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_network(ip) -> str:
+    """The client a per-IP counter counts for the address `ip`: an IPv4 address itself (also
+    written IPv4-mapped, `::ffff:a.b.c.d`, by a dual-stack socket), an IPv6 address its /64, in
+    one canonical spelling. Anything that is not an address is counted as written."""
+    try:
+        address = ipaddress.ip_address(str(ip).split("%", 1)[0])
+    except ValueError:
+        return ip
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
+
+
+def client_ident(meta) -> str:
+    """The identity of the request's client for the per-IP counters (`client_network` of
+    `client_ip`), as a digest: an address is personal data."""
+    return digest(client_network(client_ip(meta)))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ class RosterRateThrottle(BaseThrottle):
         raise NotImplementedError
 
     def get_ident(self, request):
-        return ratelimit.client_ip(request.META)
+        # The client's address, an IPv6 client's /64 (it may use any address in it), digested.
+        return ratelimit.client_ident(request.META)
 
     def allow_request(self, request, view):
         self.counter = None
@@ -87,9 +88,14 @@ class PerEmailThrottle(RosterRateThrottle):
 
 
 class RefreshThrottle(PerIPThrottle):
-    """Refresh requests share the per-IP `login` scope with the login gate's attempts."""
+    """Refresh requests at the `login` rate per client IP, in a window of their own: a stranger
+    sending passwords from the same address (a shared NAT) must not also stop the refreshes of
+    every app signed in behind it."""
 
     scope = "login"
+
+    def ident_for(self, request):
+        return f"refresh:{self.get_ident(request)}"
 
 
 class RegisterThrottle(PerIPThrottle):

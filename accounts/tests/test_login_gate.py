@@ -161,6 +161,58 @@ def test_a_strangers_failures_do_not_stop_a_signed_in_session(roomy_ip_limit, at
     assert ENTRIES[final](Client(), account, PASSWORD) == "ok"  # a new session, no cookie
 
 
+@gate_examples
+@given(
+    logins=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=2), st.sampled_from(LOGINS)),
+        min_size=2,
+        max_size=5,
+    ),
+    final=st.sampled_from(sorted(ENTRIES)),
+)
+def test_a_device_that_logged_in_to_several_accounts_stays_known_to_each(
+    roomy_ip_limit, logins, final
+):
+    """One browser, several accounts (a staff member's own and admin ones, a shared computer):
+    logging in to one must not make it a stranger to the others."""
+    accounts = [UserFactory(password=PASSWORD, is_staff=True, is_superuser=True) for _ in range(3)]
+    device = Client()
+    for index, entry in logins:
+        assert ENTRIES[entry](device, accounts[index], PASSWORD) == "ok"
+
+    for index in sorted({index for index, _ in logins}):
+        outcomes = [api_token(Client(), accounts[index], WRONG) for _ in range(11)]
+        assert outcomes[-1] == "locked"
+        assert ENTRIES[final](device, accounts[index], PASSWORD) == "ok"
+
+
+def test_a_device_remembers_its_latest_accounts_only(roomy_ip_limit):
+    accounts = [UserFactory(password=PASSWORD) for _ in range(login_gate.DEVICE_ACCOUNTS + 1)]
+    device = Client()
+    for account in accounts:
+        assert api_token(device, account, PASSWORD) == "ok"
+    for account in (accounts[0], accounts[1]):
+        for _ in range(10):
+            api_token(Client(), account, WRONG)
+
+    assert api_token(device, accounts[0], PASSWORD) == "locked"  # the oldest, forgotten
+    assert api_token(device, accounts[1], PASSWORD) == "ok"
+
+
+def test_a_device_credential_issued_before_several_accounts_still_counts(roomy_ip_limit, user):
+    from django.core import signing
+
+    device = Client()
+    device.cookies[login_gate.DEVICE_COOKIE] = signing.dumps(
+        {"a": ratelimit.digest(login_gate.account_key(user.email)), "n": "old-device"},
+        salt="accounts.login_gate.device",
+    )
+    for _ in range(10):
+        api_token(Client(), user, WRONG)
+
+    assert api_token(device, user, PASSWORD) == "ok"
+
+
 def test_a_device_credential_for_another_account_does_not_exempt(roomy_ip_limit):
     mine, victim = (UserFactory(password=PASSWORD, is_staff=True) for _ in range(2))
     device = Client()

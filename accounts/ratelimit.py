@@ -51,7 +51,10 @@ def parse_rate(rate):
     if not match:
         raise ValueError(f"Throttle rate {rate!r} is not like '10/minute' or '10/15m'.")
     count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * _SECONDS[unit]
+    seconds = int(multiplier or 1) * _SECONDS[unit]
+    if not seconds:
+        raise ValueError(f"Throttle rate {rate!r} has a window of no time.")
+    return int(count), seconds
 
 
 def rate_for(scope):

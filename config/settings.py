@@ -303,6 +303,20 @@ DEFAULT_THROTTLE_RATES = {
 }
 THROTTLE_RATES = {**DEFAULT_THROTTLE_RATES, **env.dict("THROTTLE_RATES", default={})}
 
+
+def _check_rates(rates):
+    """A rate the throttles cannot read would answer 500 to every request it limits: refuse it."""
+    from accounts.ratelimit import parse_rate  # reads no setting at import
+
+    for scope, rate in rates.items():
+        try:
+            parse_rate(rate)
+        except (TypeError, ValueError) as exc:
+            _refuse_to_start(f"THROTTLE_RATES {scope}: {exc}")
+
+
+_check_rates(THROTTLE_RATES)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its `WWW-Authenticate: Bearer` makes unauthenticated requests answer 401.

@@ -139,6 +139,24 @@ def test_dj_database_url_reads_credentials_from_the_url():
     assert (parsed["USER"], parsed["PASSWORD"], parsed["NAME"]) == ("roster", "s3cret", "roster")
 
 
+@pytest.mark.parametrize("rate", ["10/0m", "ten/minute", "10", "10/fortnight"])
+def test_a_throttle_rate_the_throttles_cannot_read_refuses_to_start_with_one_line(rate):
+    result = manage("check", DEBUG="True", THROTTLE_RATES=f"login={rate}")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"Roster refuses to start: THROTTLE_RATES login: {parse_rate_error(rate)}"
+    ]
+
+
+def parse_rate_error(rate):
+    from accounts.ratelimit import parse_rate
+
+    with pytest.raises(ValueError) as caught:
+        parse_rate(rate)
+    return str(caught.value)
+
+
 def test_throttle_rates_from_the_environment_merge_over_the_defaults():
     result = manage(
         "shell",

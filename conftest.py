@@ -104,16 +104,21 @@ def redis_cache(settings):
 
     from django.core.cache import cache
 
+    prefix = f"roster-test-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": f"roster-test-{uuid.uuid4().hex}",
+            "KEY_PREFIX": prefix,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
     yield cache
-    cache.clear()  # only this prefix's keys
+    # Only this prefix's keys: `cache.clear()` would flush the whole database, other runs' too.
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

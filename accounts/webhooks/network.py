@@ -62,6 +62,11 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, addresses[0]
 
 
+class BadAnswer(OSError):
+    """The receiver's answer is not HTTP that http.client can read (a status that is no number,
+    a header line too long, too many headers, a broken chunked body...)."""
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host, port, *, address, timeout):
         super().__init__(host, port, timeout=timeout)
@@ -83,7 +88,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 def post(url: str, body: bytes, headers: dict, *, timeout: float) -> int:
     """POST `body` to `url` at the address just checked; the status code. Redirects are not
-    followed (a 3xx is a failure). Raises UnsafeURL or OSError."""
+    followed (a 3xx is a failure). Raises UnsafeURL or OSError (BadAnswer for an answer that is
+    not HTTP: whatever a receiver sends back is a failed attempt, never a crashed worker)."""
     scheme, host, port, address = check_url(url)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(host, port, address=address, timeout=timeout)
@@ -94,5 +100,7 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float) -> int:
         response = connection.getresponse()
         response.read(65536)
         return response.status
+    except http.client.HTTPException as exc:
+        raise BadAnswer(f"{type(exc).__name__}: {exc}"[:200]) from exc
     finally:
         connection.close()

@@ -1,0 +1,86 @@
+"""Attacks on webhook delivery by a receiver that answers badly: whatever it sends back (or how
+slowly), the attempt is recorded as a failure with its retry, and the deliveries queued behind it
+in the same pass still go out."""
+
+import socket
+import threading
+
+import pytest
+
+from accounts import services
+from accounts.webhooks import services as webhooks
+from accounts.webhooks.models import WebhookDelivery
+from accounts.webhooks.tests.test_webhooks import CLIENT, Receiver, register
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+class RawReceiver:
+    """A TCP server on loopback that reads a request and answers with `answer(connection)`."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(5)
+                try:
+                    connection.recv(65536)
+                    self.answer(connection)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+BAD_ANSWERS = {
+    "not HTTP": lambda c: c.sendall(b"hello\r\n\r\n"),
+    "a status that is no number": lambda c: c.sendall(b"HTTP/1.1 abc\r\n\r\n"),
+    "a header line of 70 kB": lambda c: c.sendall(
+        b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n"
+    ),
+    "150 headers": lambda c: c.sendall(b"HTTP/1.1 200 OK\r\n" + b"X: a\r\n" * 150 + b"\r\n"),
+    "a broken chunked body": lambda c: c.sendall(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+    ),
+}
+
+
+@pytest.fixture
+def good_receiver():
+    receiver = Receiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.mark.parametrize("answer", BAD_ANSWERS)
+def test_a_malformed_answer_is_a_failed_attempt_and_the_others_still_go(
+    staff_client, user, good_receiver, answer
+):
+    bad = RawReceiver(BAD_ANSWERS[answer])
+    try:
+        register(staff_client, bad.url)
+        good_receiver.secret = register(staff_client, good_receiver.url)["secret"]
+        services.login(email=user.email, password=PASSWORD, client=CLIENT)
+
+        assert webhooks.deliver_due() == 2
+    finally:
+        bad.close()
+
+    failed = WebhookDelivery.objects.get(endpoint__url=bad.url)
+    assert failed.attempts == 1 and failed.status == "pending"
+    assert failed.last_error and failed.last_status_code is None
+    assert failed.next_attempt_at > failed.last_attempt_at  # its retry, after the first delay
+    delivered = WebhookDelivery.objects.get(endpoint__url=good_receiver.url)
+    assert delivered.status == "delivered" and len(good_receiver.received) == 1

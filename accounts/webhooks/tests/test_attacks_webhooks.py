@@ -4,6 +4,7 @@ in the same pass still go out."""
 
 import socket
 import threading
+import time
 
 import pytest
 
@@ -41,6 +42,14 @@ class RawReceiver:
 
     def close(self):
         self.listener.close()
+
+
+def _drip(connection):
+    """A status line, then one header byte at a time, each just inside a read timeout."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    for _ in range(40):
+        time.sleep(0.1)
+        connection.sendall(b"a")
 
 
 BAD_ANSWERS = {
@@ -84,3 +93,21 @@ def test_a_malformed_answer_is_a_failed_attempt_and_the_others_still_go(
     assert failed.next_attempt_at > failed.last_attempt_at  # its retry, after the first delay
     delivered = WebhookDelivery.objects.get(endpoint__url=good_receiver.url)
     assert delivered.status == "delivered" and len(good_receiver.received) == 1
+
+
+def test_a_receiver_that_answers_a_byte_at_a_time_is_cut_off(staff_client, user, monkeypatch):
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 1)
+    slow = RawReceiver(_drip)
+    try:
+        register(staff_client, slow.url)
+        services.login(email=user.email, password=PASSWORD, client=CLIENT)
+        started = time.monotonic()
+        webhooks.deliver_due()
+        took = time.monotonic() - started
+    finally:
+        slow.close()
+
+    assert took < 2.5  # the whole answer within TIMEOUT_SECONDS, not each read
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.attempts == 1 and delivery.status == "pending"
+    assert "Timeout" in delivery.last_error

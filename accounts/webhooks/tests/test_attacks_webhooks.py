@@ -111,3 +111,21 @@ def test_a_receiver_that_answers_a_byte_at_a_time_is_cut_off(staff_client, user,
     delivery = WebhookDelivery.objects.get()
     assert delivery.attempts == 1 and delivery.status == "pending"
     assert "Timeout" in delivery.last_error
+
+
+def test_an_endpoint_whose_secret_is_unreadable_fails_alone(
+    staff_client, user, good_receiver, settings
+):
+    # SECRET_KEY rotated without keeping the old one in SECRET_KEY_FALLBACKS: this endpoint's
+    # secret can no longer be decrypted (the other one is registered after the rotation).
+    lost = register(staff_client, "http://127.0.0.1:9/hook")
+    settings.SECRET_KEY = "another-" + settings.SECRET_KEY
+    good_receiver.secret = register(staff_client, good_receiver.url)["secret"]
+    services.login(email=user.email, password=PASSWORD, client=CLIENT)
+
+    assert webhooks.deliver_due() == 2
+
+    failed = WebhookDelivery.objects.get(endpoint_id=lost["id"])
+    assert failed.attempts == 1 and failed.status == "pending"
+    assert "secret" in failed.last_error and failed.next_attempt_at > failed.last_attempt_at
+    assert WebhookDelivery.objects.get(endpoint__url=good_receiver.url).status == "delivered"

@@ -1,0 +1,19 @@
+"""Attacks on the commands with wrong arguments and odd files: every one is a one-line error
+(CommandError, exit 1, or a usage error, exit 2) and writes nothing, never a traceback."""
+
+import pytest
+
+from accounts.audit.models import SecurityEvent
+from accounts.tests.test_commands import run_failing
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("age", ["99999999999d", "99999999999h", "3000000d", "100000d"])
+def test_prune_events_refuses_an_age_beyond_the_calendar(user, age):
+    SecurityEvent.objects.create(type="login_succeeded", user=user)
+
+    message, _ = run_failing("prune_events", "--older-than", age)
+
+    assert "--older-than" in message and "\n" not in message
+    assert SecurityEvent.objects.count() == 1

@@ -17,3 +17,10 @@ def test_prune_events_refuses_an_age_beyond_the_calendar(user, age):
 
     assert "--older-than" in message and "\n" not in message
     assert SecurityEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("interval", ["-1", "nan", "inf", "-inf", "1e400", "1e300", "0", "two"])
+def test_deliver_webhooks_refuses_an_interval_it_cannot_sleep(interval):
+    message, _ = run_failing("deliver_webhooks", "--interval", interval)
+
+    assert "--interval" in message and "\n" not in message

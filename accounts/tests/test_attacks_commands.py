@@ -24,3 +24,13 @@ def test_deliver_webhooks_refuses_an_interval_it_cannot_sleep(interval):
     message, _ = run_failing("deliver_webhooks", "--interval", interval)
 
     assert "--interval" in message and "\n" not in message
+
+
+def test_export_users_to_a_directory_is_a_one_line_error_and_leaves_nothing(tmp_path, user):
+    target = tmp_path / "exports"
+    target.mkdir()
+
+    message, _ = run_failing("export_users", "--output", str(target))
+
+    assert message.startswith(f"Cannot write {target}") and "\n" not in message
+    assert list(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []

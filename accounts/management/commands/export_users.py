@@ -79,8 +79,10 @@ def _write_file(path, write, rows, progress):
         with handle:
             count = write(handle, rows, progress)
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as exc:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # the target is a directory, the disk is full...
+            raise CommandError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
         raise
     return count
 

@@ -4,7 +4,8 @@
 import pytest
 
 from accounts.audit.models import SecurityEvent
-from accounts.tests.test_commands import run_failing
+from accounts.models import User
+from accounts.tests.test_commands import run_failing, write
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +35,14 @@ def test_export_users_to_a_directory_is_a_one_line_error_and_leaves_nothing(tmp_
 
     assert message.startswith(f"Cannot write {target}") and "\n" not in message
     assert list(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("depth", [10_000, 200_000])
+def test_import_users_refuses_json_nested_too_deep(tmp_path, depth):
+    path = write(tmp_path, "deep.json", '[{"email": "a@example.com"},\n' + "[" * depth)
+
+    message, err = run_failing("import_users", str(path))
+
+    assert "aborted" in message and "\n" not in message
+    assert f"{path}:2: not valid JSON" in err
+    assert not User.objects.exists()

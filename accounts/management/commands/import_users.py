@@ -169,6 +169,8 @@ def _read_json(handle):
             record, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             raise _FileProblems([(exc.lineno, f"not valid JSON: {exc.msg}")]) from exc
+        except RecursionError as exc:  # arrays or objects nested thousands deep
+            raise _FileProblems([(line, "not valid JSON: nested too deeply")]) from exc
         if not isinstance(record, dict):
             yield line, "not a JSON object"
         elif problems := _column_problems(list(record)):

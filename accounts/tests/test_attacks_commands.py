@@ -5,7 +5,7 @@ import pytest
 
 from accounts.audit.models import SecurityEvent
 from accounts.models import User
-from accounts.tests.test_commands import run_failing, write
+from accounts.tests.test_commands import run, run_failing, write
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +46,25 @@ def test_import_users_refuses_json_nested_too_deep(tmp_path, depth):
     assert "aborted" in message and "\n" not in message
     assert f"{path}:2: not valid JSON" in err
     assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T05:00+05:01"]
+)
+@pytest.mark.parametrize("column", ["date_joined", "last_login"])
+def test_import_users_refuses_a_time_beyond_the_calendar_in_utc(tmp_path, column, moment):
+    path = write(tmp_path, "users.csv", f"email,{column}\na@example.com,{moment}\n")
+
+    message, err = run_failing("import_users", str(path))
+
+    assert "aborted" in message and "\n" not in message
+    assert f"{path}:2: {column}: '{moment}' is out of range" in err
+    assert not User.objects.exists()
+
+
+def test_import_users_keeps_a_time_at_the_edge_of_the_calendar(tmp_path):
+    path = write(tmp_path, "users.csv", "email,date_joined\na@example.com,0001-01-01T10:00+10:00\n")
+
+    run("import_users", str(path))
+
+    assert User.objects.get().date_joined.isoformat() == "0001-01-01T00:00:00+00:00"

@@ -250,7 +250,12 @@ def _moment(raw, *, blank=_ABSENT):
         moment = datetime.fromisoformat(_text(raw, max_length=64).strip())
     except ValueError:
         raise ValueError(f"{raw!r} is not an ISO 8601 date and time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not moment.tzinfo:
+        return moment.replace(tzinfo=UTC)
+    try:  # stored in UTC: the offset must keep it within years 1 to 9999
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{raw!r} is out of range (years 1 to 9999 in UTC)") from None
 
 
 def _password(raw):

@@ -1,6 +1,9 @@
 """Attacks on the commands with wrong arguments and odd files: every one is a one-line error
 (CommandError, exit 1, or a usage error, exit 2) and writes nothing, never a traceback."""
 
+import os
+import stat
+
 import pytest
 
 from accounts.audit.models import SecurityEvent
@@ -68,3 +71,20 @@ def test_import_users_keeps_a_time_at_the_edge_of_the_calendar(tmp_path):
     run("import_users", str(path))
 
     assert User.objects.get().date_joined.isoformat() == "0001-01-01T00:00:00+00:00"
+
+
+def test_export_users_never_replaces_a_special_file_or_a_symlink(tmp_path, user):
+    # As root, `--output /dev/full` (or /dev/stdout) renamed the export over the device node.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    message, _ = run_failing("export_users", "--output", str(fifo))
+    assert "not a regular file" in message and "\n" not in message
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    run("export_users", "--output", str(link))
+    assert link.is_symlink() and user.email in real.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.csv", "real.csv"]

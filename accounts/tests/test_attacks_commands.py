@@ -9,6 +9,7 @@ import pytest
 from accounts.audit.models import SecurityEvent
 from accounts.models import User
 from accounts.tests.test_commands import run, run_failing, write
+from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +89,15 @@ def test_export_users_never_replaces_a_special_file_or_a_symlink(tmp_path, user)
     run("export_users", "--output", str(link))
     assert link.is_symlink() and user.email in real.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.csv", "real.csv"]
+
+
+def test_changepassword_with_its_input_closed_is_a_one_line_error(monkeypatch, user):
+    def end_of_input(prompt=""):
+        raise EOFError  # what getpass does when stdin ends (`changepassword ada </dev/null`)
+
+    monkeypatch.setattr("getpass.getpass", end_of_input)
+
+    message, _ = run_failing("changepassword", user.email)
+
+    assert "input ended" in message and "\n" not in message
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)

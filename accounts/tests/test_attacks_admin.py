@@ -7,6 +7,7 @@ endpoint, from a page that never shows it."""
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.signing.models import SigningKey
 from accounts.tests.factories import UserFactory
@@ -54,3 +55,35 @@ def test_no_changelist_filters_on_a_stored_secret(staff_client, lookup):
         assert value[:12].encode() not in response.content
         # The pages themselves still work.
         assert browser.get(url).status_code == 200
+
+
+def test_staff_cannot_end_a_superusers_session_with_the_token_the_admin_stored(api_client):
+    """SimpleJWT stores each refresh token as first minted (before Roster adds the session id).
+    A staff member allowed to view outstanding tokens copied a superuser's from the admin and
+    logged it out: its jti blacklisted, the superuser's next refresh counted as theft and their
+    session ended, although the policy lets only a superuser end a superuser's sessions."""
+    from django.contrib.auth.models import Permission
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    root = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    root_client = bearer_client(root)
+    staff = UserFactory(password=PASSWORD, is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename="view_outstandingtoken"))
+    browser = Client()
+    browser.force_login(staff)
+    stored = OutstandingToken.objects.get(user=root).token
+
+    page = browser.get(
+        f"/admin/token_blacklist/outstandingtoken/{OutstandingToken.objects.get(user=root).pk}/change/"
+    )
+    assert page.status_code == 200 and stored not in page.content.decode()
+    listing = browser.get(
+        "/admin/token_blacklist/outstandingtoken/", {"token__startswith": stored[:20]}
+    )
+    assert listing.status_code == 400
+    assert api_client.post("/api/v1/auth/logout/", {"refresh": stored}).status_code == 401
+
+    refreshed = APIClient().post(
+        "/api/v1/auth/token/refresh/", {"refresh": root_client.refresh_token}
+    )
+    assert refreshed.status_code == 200

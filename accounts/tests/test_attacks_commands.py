@@ -101,3 +101,12 @@ def test_changepassword_with_its_input_closed_is_a_one_line_error(monkeypatch, u
 
     assert "input ended" in message and "\n" not in message
     assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("size", ["100001", "99999999999999"])
+def test_seed_users_refuses_a_batch_too_big_to_hold_in_memory(size):
+    # 99999999999999 built its first batch in memory until the machine ran out of it.
+    message, _ = run_failing("seed_users", "--count", "99999999999999999999", "--batch-size", size)
+
+    assert "--batch-size" in message and "at most 100000" in message
+    assert not User.objects.exists()

@@ -129,3 +129,29 @@ def test_an_endpoint_whose_secret_is_unreadable_fails_alone(
     assert failed.attempts == 1 and failed.status == "pending"
     assert "secret" in failed.last_error and failed.next_attempt_at > failed.last_attempt_at
     assert WebhookDelivery.objects.get(endpoint__url=good_receiver.url).status == "delivered"
+
+
+def _tls_drip(connection):
+    """The start of a TLS record announcing 16 kB, then one byte at a time: the handshake."""
+    connection.sendall(b"\x16\x03\x03\x40\x00")
+    for _ in range(40):
+        time.sleep(0.1)
+        connection.sendall(b"\x00")
+
+
+def test_a_receiver_that_drips_its_tls_handshake_is_cut_off(staff_client, user, monkeypatch):
+    # Held before the deadline too: CPython bounds a whole TLS handshake by the socket timeout.
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 1)
+    slow = RawReceiver(_tls_drip)
+    try:
+        register(staff_client, slow.url.replace("http://", "https://"))
+        services.login(email=user.email, password=PASSWORD, client=CLIENT)
+        started = time.monotonic()
+        webhooks.deliver_due()
+        took = time.monotonic() - started
+    finally:
+        slow.close()
+
+    assert took < 2.5
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.attempts == 1 and "Timeout" in delivery.last_error

@@ -86,11 +86,12 @@ class _Pinned:
 
     def abort(self):
         self.aborted = True
-        if self.sock is not None:
+        sock = self.sock  # once: close() may clear it meanwhile
+        if sock is not None:
             # The socket's own shutdown (not SSLSocket's, which would clear its state under
             # the reading thread): the blocked recv returns end-of-file.
             with contextlib.suppress(OSError):
-                socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):

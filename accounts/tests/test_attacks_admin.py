@@ -87,3 +87,32 @@ def test_staff_cannot_end_a_superusers_session_with_the_token_the_admin_stored(a
         "/api/v1/auth/token/refresh/", {"refresh": root_client.refresh_token}
     )
     assert refreshed.status_code == 200
+
+
+def test_every_registered_admin_refuses_lookups_on_its_secret_looking_fields(rf):
+    """The family: any admin of any model, present or future, with a field that holds a secret."""
+    import re
+
+    from django.contrib import admin
+
+    secret = re.compile(r"secret|encrypted|password|private|^token$")
+    request = rf.get("/admin/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+    checked = set()
+    for model, model_admin in admin.site._registry.items():
+        for field in model._meta.concrete_fields:
+            if field.is_relation or not secret.search(field.name):
+                continue
+            checked.add(f"{model._meta.label}.{field.name}")
+            for lookup in ("", "__startswith", "__regex", "__gte"):
+                assert not model_admin.lookup_allowed(f"{field.name}{lookup}", "x", request), (
+                    model._meta.label,
+                    field.name,
+                    lookup,
+                )
+    assert checked >= {
+        "accounts.User.password",
+        "webhooks.WebhookEndpoint.encrypted_secret",
+        "signing.SigningKey.private_key_encrypted",
+        "token_blacklist.OutstandingToken.token",
+    }

@@ -8,9 +8,12 @@ the browser the device credential that exempts it from a stranger's lockout.
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -57,11 +60,46 @@ def gated_login_response(request, response):
     return response
 
 
+class CheckedChangeList(ChangeList):
+    """A changelist whose query-string filters are compiled before the page counts its rows: a
+    value only the SQL compiler refuses (`?date_joined__year=99999999999999999999`, an
+    OverflowError or ValueError there) is Django's bad-filter answer (`?e=1`), not a 500."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        try:
+            queryset.query.get_compiler(queryset.db).as_sql()
+        except (EmptyResultSet, FullResultSet):
+            pass  # a filter that matches nothing (or everything) is a fine filter
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        return queryset
+
+
+class CheckedChangeListAdmin:
+    """Mixed into every ModelAdmin registered on Roster's site (also SimpleJWT's, Django's)."""
+
+    def get_changelist(self, request, **kwargs):
+        changelist = super().get_changelist(request, **kwargs)
+        if changelist is ChangeList:
+            return CheckedChangeList
+        return changelist
+
+
 class RosterAdminSite(AdminSite):
     site_header = "Roster administration"
     site_title = "Roster admin"
     index_title = "Users and tokens"
     login_form = AdminLoginForm
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every admin's changelist checks its filters (CheckedChangeList), whoever wrote it."""
+        from django.contrib.admin import ModelAdmin
+
+        admin_class = admin_class or ModelAdmin
+        if not issubclass(admin_class, CheckedChangeListAdmin):
+            admin_class = type(admin_class.__name__, (CheckedChangeListAdmin, admin_class), {})
+        super().register(model_or_iterable, admin_class, **options)
 
     @method_decorator(never_cache)
     @method_decorator(login_not_required)

@@ -158,20 +158,21 @@ def blacklist_refresh_token(raw):
     """Log out: blacklist the refresh token and end its session, access tokens included.
     Idempotent for a token that is already blacklisted."""
     token = _decode_refresh(raw)
+    sid = session_id(token.payload)
     outstanding = OutstandingToken.objects.filter(jti=token.payload.get(jwt_settings.JTI_CLAIM))
     outstanding = outstanding.first()
-    if outstanding is None:
+    # Without a sid it is not a token Roster handed out (SimpleJWT's stored first draft shares
+    # the jti of the real one): blacklisting it would make the owner's next refresh a "reuse".
+    if outstanding is None or sid is None:
         raise InvalidRefreshToken("Token is invalid or expired")
     with transaction.atomic():
         BlacklistedToken.objects.get_or_create(token=outstanding)
-        sid = session_id(token.payload)
-        if sid is not None:
-            ended = UserSession.objects.filter(pk=sid, user_id=outstanding.user_id).end(
-                UserSession.EndedReason.LOGOUT
-            )
-            if ended:
-                data = {"reason": "logout", "sessions": [sid]}
-                record(EventType.SESSION_ENDED, user=outstanding.user, data=data)
+        ended = UserSession.objects.filter(pk=sid, user_id=outstanding.user_id).end(
+            UserSession.EndedReason.LOGOUT
+        )
+        if ended:
+            data = {"reason": "logout", "sessions": [sid]}
+            record(EventType.SESSION_ENDED, user=outstanding.user, data=data)
 
 
 def revoke_all_refresh_tokens(user, *, reason=UserSession.EndedReason.ALL_REVOKED):

@@ -12,6 +12,7 @@ class SigningKeyAdmin(NoEditsAdmin):
     list_display = ["kid", "algorithm", "state", "created_at", "activated_at", "published_until"]
     fields = [*list_display, "superseded_at", "public_jwk"]
     readonly_fields = fields
+    secret_fields = ("private_key_encrypted",)
 
     @admin.display(description="state")
     def state(self, key):

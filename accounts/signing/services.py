@@ -115,7 +115,13 @@ def reencrypt_all():
     count = 0
     with transaction.atomic():
         for key in SigningKey.objects.select_for_update():
-            key.private_key_encrypted = crypto.reencrypt(key.private_key_encrypted)
+            try:
+                key.private_key_encrypted = crypto.reencrypt(key.private_key_encrypted)
+            except crypto.KeyDecryptionError as exc:  # nothing re-encrypted: all or none
+                raise SigningKeyError(
+                    f"key {key.kid}: {exc} (keep the old key in JWT_KEY_ENCRYPTION_KEYS, or in "
+                    "SECRET_KEY_FALLBACKS, until reencrypt has run)"
+                ) from exc
             key.save(update_fields=["private_key_encrypted"])
             count += 1
     _changed()

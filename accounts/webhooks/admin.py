@@ -10,7 +10,7 @@ class WebhookEndpointAdmin(StaffRecordAdmin):
     shows them and the delivery log, never the secret."""
 
     list_display = ("url", "description", "is_active", "created_at")
-    exclude = ("encrypted_secret",)
+    exclude = secret_fields = ("encrypted_secret",)
     readonly_fields = ("url", "event_types", "description", "is_active", "created_by")
 
 

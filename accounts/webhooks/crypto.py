@@ -8,12 +8,16 @@ endpoint's secret readable.
 import base64
 from functools import cache
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 _INFO = b"roster.webhooks.signing-secret"
+
+
+class UnreadableSecret(Exception):
+    """No key derived from SECRET_KEY or SECRET_KEY_FALLBACKS decrypts the secret."""
 
 
 @cache
@@ -36,4 +40,10 @@ def encrypt(secret: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    return _current().decrypt(token.encode()).decode()
+    try:
+        return _current().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise UnreadableSecret(
+            "The endpoint's secret cannot be decrypted: SECRET_KEY changed without the old one"
+            " in SECRET_KEY_FALLBACKS. Restore it, or delete the endpoint and register it again."
+        ) from exc

@@ -3,9 +3,11 @@ delivery (a name can resolve elsewhere later: DNS rebinding), and the connection
 the address that was checked. `WEBHOOK_ALLOW_PRIVATE_NETWORKS` lifts the rule (tests, or a
 deployment whose receivers live on its own network)."""
 
+import contextlib
 import http.client
 import ipaddress
 import socket
+import threading
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -62,37 +64,73 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, addresses[0]
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
+class BadAnswer(OSError):
+    """The receiver's answer is not HTTP that http.client can read (a status that is no number,
+    a header line too long, too many headers, a broken chunked body...)."""
+
+
+class _Pinned:
+    """A connection to exactly the checked address, which `abort()` (from another thread) cuts
+    off: its blocked read or write ends at once."""
+
     def __init__(self, host, port, *, address, timeout):
         super().__init__(host, port, timeout=timeout)
         self._address = address
+        self.aborted = False
 
-    def connect(self):
+    def _open(self):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        if self.aborted:
+            raise TimeoutError("Aborted while connecting.")
+        return self.sock
+
+    def abort(self):
+        self.aborted = True
+        sock = self.sock  # once: close() may clear it meanwhile
+        if sock is not None:
+            # The socket's own shutdown (not SSLSocket's, which would clear its state under
+            # the reading thread): the blocked recv returns end-of-file.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, *, address, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
+class _PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self._open()
+
+
+class _PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
+    def connect(self):
+        self.sock = self._context.wrap_socket(self._open(), server_hostname=self.host)
 
 
 def post(url: str, body: bytes, headers: dict, *, timeout: float) -> int:
     """POST `body` to `url` at the address just checked; the status code. Redirects are not
-    followed (a 3xx is a failure). Raises UnsafeURL or OSError."""
+    followed (a 3xx is a failure). The whole exchange (connect, TLS, request, answer) ends
+    within `timeout` seconds: a receiver that answers a byte at a time cannot hold the worker.
+    Raises UnsafeURL or OSError (TimeoutError past the deadline; BadAnswer for an answer that is
+    not HTTP: whatever a receiver sends back is a failed attempt, never a crashed worker)."""
     scheme, host, port, address = check_url(url)
     connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(host, port, address=address, timeout=timeout)
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    deadline = threading.Timer(timeout, connection.abort)
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         response.read(65536)
+        if connection.aborted:  # what was read before the cut may look like a whole answer
+            raise TimeoutError(f"No complete answer within {timeout:g} s.")
         return response.status
+    except (OSError, http.client.HTTPException) as exc:
+        if connection.aborted:
+            raise TimeoutError(f"No complete answer within {timeout:g} s.") from exc
+        if isinstance(exc, OSError):
+            raise
+        raise BadAnswer(f"{type(exc).__name__}: {exc}"[:200]) from exc
     finally:
+        deadline.cancel()
         connection.close()

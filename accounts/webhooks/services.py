@@ -180,17 +180,18 @@ def attempt(delivery: WebhookDelivery) -> None:
     """One signed POST of `delivery`; its row records the outcome and the next try."""
     body = json.dumps(delivery.payload, separators=(",", ":"))
     now = timezone.now()
-    headers = {
-        "content-type": "application/json",
-        "user-agent": "Roster-Webhooks/1",
-        "webhook-id": delivery.message_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(delivery.endpoint.secret).sign(
-            msg_id=delivery.message_id, timestamp=now, data=body
-        ),
-    }
     status, error = None, ""
     try:
+        # Inside the try: an endpoint whose secret is unreadable fails alone, like a bad URL.
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "Roster-Webhooks/1",
+            "webhook-id": delivery.message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(delivery.endpoint.secret).sign(
+                msg_id=delivery.message_id, timestamp=now, data=body
+            ),
+        }
         status = network.post(
             delivery.endpoint.url, body.encode(), headers, timeout=TIMEOUT_SECONDS
         )
@@ -198,6 +199,9 @@ def attempt(delivery: WebhookDelivery) -> None:
             error = f"HTTP {status}"
     except network.UnsafeURL as exc:
         error = str(exc)
+    except crypto.UnreadableSecret as exc:
+        error = str(exc)[:300]
+        logger.error("Webhook endpoint %s: %s", delivery.endpoint_id, exc)
     except (OSError, ValueError) as exc:  # refused, reset, timed out, TLS, bad response
         error = f"{type(exc).__name__}: {exc}"[:300]
     delivery.attempts += 1

@@ -11,8 +11,16 @@ from django.db.models.functions import Lower
 
 from accounts.models import USER_FIELDS, User
 
-__all__ = ["USER_FIELDS", "Progress", "analyze_users", "positive_int", "users_by_email"]
+__all__ = [
+    "USER_FIELDS",
+    "Progress",
+    "analyze_users",
+    "batch_size",
+    "positive_int",
+    "users_by_email",
+]
 
+MAX_BATCH_SIZE = 100_000  # rows a command builds in memory at once
 LOOKUP_CHUNK = 2000  # emails per `IN (...)`: under SQLite's limit on query parameters
 
 
@@ -24,6 +32,14 @@ def positive_int(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def batch_size(text):
+    """argparse type: rows held in memory at once, 1 to MAX_BATCH_SIZE."""
+    value = positive_int(text)
+    if value > MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"{value} is not at most {MAX_BATCH_SIZE}")
     return value
 
 

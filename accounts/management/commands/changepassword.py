@@ -25,7 +25,12 @@ class Command(changepassword.Command):
             raise CommandError(f"user '{email}' does not exist")
         self.stdout.write(f"Changing password for user '{user}'")
         for _ in range(MAX_TRIES):
-            first, second = self._get_pass(), self._get_pass("Password (again): ")
+            try:
+                first, second = self._get_pass(), self._get_pass("Password (again): ")
+            except EOFError:  # stdin closed or at its end (no terminal, `</dev/null`)
+                raise CommandError(
+                    f"No password changed for user '{user}': the input ended."
+                ) from None
             if first != second:
                 self.stdout.write("Passwords do not match. Please try again.")
                 continue

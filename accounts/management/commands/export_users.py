@@ -64,6 +64,10 @@ class _Text:
 
 def _write_file(path, write, rows, progress):
     """Write next to the target, then rename: a failed export never leaves half a file."""
+    path = path.resolve()  # through a symlink: its target is replaced, not the link
+    if path.exists() and not path.is_file():
+        # Renaming over a device, a FIFO or a directory would replace it (as root, /dev/full).
+        raise CommandError(f"Cannot write {path}: not a regular file (stdout is the default).")
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed or removed below
             "w",
@@ -79,8 +83,10 @@ def _write_file(path, write, rows, progress):
         with handle:
             count = write(handle, rows, progress)
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as exc:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # the target is a directory, the disk is full...
+            raise CommandError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
         raise
     return count
 

@@ -172,6 +172,8 @@ def _read_json(handle):
             record, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             raise _FileProblems([(exc.lineno, f"not valid JSON: {exc.msg}")]) from exc
+        except RecursionError as exc:  # arrays or objects nested thousands deep
+            raise _FileProblems([(line, "not valid JSON: nested too deeply")]) from exc
         if not isinstance(record, dict):
             yield line, "not a JSON object"
         elif problems := _column_problems(list(record)):
@@ -251,7 +253,12 @@ def _moment(raw, *, blank=_ABSENT):
         moment = datetime.fromisoformat(_text(raw, max_length=64).strip())
     except ValueError:
         raise ValueError(f"{raw!r} is not an ISO 8601 date and time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not moment.tzinfo:
+        return moment.replace(tzinfo=UTC)
+    try:  # stored in UTC: the offset must keep it within years 1 to 9999
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{raw!r} is out of range (years 1 to 9999 in UTC)") from None
 
 
 def _password(raw):

@@ -16,6 +16,7 @@ from faker import Faker
 from accounts.management.commands._operator import (
     Progress,
     analyze_users,
+    batch_size,
     positive_int,
     users_by_email,
 )
@@ -35,7 +36,10 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=positive_int, required=True, help="users to create")
         parser.add_argument("--password", help="password for every seeded user")
         parser.add_argument(
-            "--batch-size", type=positive_int, default=5000, help="rows per INSERT (5000)"
+            "--batch-size",
+            type=batch_size,
+            default=5000,
+            help="rows per INSERT (5000, at most 100000)",
         )
 
     def handle(self, *, count, password, batch_size, **options):

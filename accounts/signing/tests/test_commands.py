@@ -115,3 +115,19 @@ def test_no_private_key_in_output_logs_responses_or_dumpdata(user, client, caplo
             assert secret not in everything
         assert key.private_key_encrypted in dump.getvalue()  # encrypted: useless without the key
         assert key.private_key_encrypted not in "\n".join([*shown, caplog.text])
+
+
+def test_reencrypt_without_the_old_encryption_key_is_one_line_and_changes_nothing(user, settings):
+    from cryptography.fernet import Fernet
+
+    issue_token_pair(user)
+    before = SigningKey.objects.get().private_key_encrypted
+    settings.JWT_KEY_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old one dropped
+
+    with pytest.raises(CommandError) as failure:
+        run("reencrypt")
+
+    message = str(failure.value)
+    assert "no configured encryption key decrypts" in message and "\n" not in message
+    assert SigningKey.objects.get().kid in message
+    assert SigningKey.objects.get().private_key_encrypted == before

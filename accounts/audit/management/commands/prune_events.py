@@ -14,7 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--older-than", required=True, help="e.g. 400d, 12h (days or hours)")
 
     def handle(self, *args, older_than, **options):
-        match = re.fullmatch(r"(\d+)([dh])", older_than.strip())
+        # At most five digits (273 years), as prune_sessions: a longer age overflowed the date.
+        match = re.fullmatch(r"(\d{1,5})([dh])", older_than.strip())
         if not match:
             raise CommandError("--older-than takes a number followed by d or h, e.g. 400d.")
         age = timedelta(**{{"d": "days", "h": "hours"}[match[2]]: int(match[1])})

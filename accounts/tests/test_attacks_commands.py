@@ -1,0 +1,112 @@
+"""Attacks on the commands with wrong arguments and odd files: every one is a one-line error
+(CommandError, exit 1, or a usage error, exit 2) and writes nothing, never a traceback."""
+
+import os
+import stat
+
+import pytest
+
+from accounts.audit.models import SecurityEvent
+from accounts.models import User
+from accounts.tests.test_commands import run, run_failing, write
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("age", ["99999999999d", "99999999999h", "3000000d", "100000d"])
+def test_prune_events_refuses_an_age_beyond_the_calendar(user, age):
+    SecurityEvent.objects.create(type="login_succeeded", user=user)
+
+    message, _ = run_failing("prune_events", "--older-than", age)
+
+    assert "--older-than" in message and "\n" not in message
+    assert SecurityEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("interval", ["-1", "nan", "inf", "-inf", "1e400", "1e300", "0", "two"])
+def test_deliver_webhooks_refuses_an_interval_it_cannot_sleep(interval):
+    message, _ = run_failing("deliver_webhooks", "--interval", interval)
+
+    assert "--interval" in message and "\n" not in message
+
+
+def test_export_users_to_a_directory_is_a_one_line_error_and_leaves_nothing(tmp_path, user):
+    target = tmp_path / "exports"
+    target.mkdir()
+
+    message, _ = run_failing("export_users", "--output", str(target))
+
+    assert message.startswith(f"Cannot write {target}") and "\n" not in message
+    assert list(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("depth", [10_000, 200_000])
+def test_import_users_refuses_json_nested_too_deep(tmp_path, depth):
+    path = write(tmp_path, "deep.json", '[{"email": "a@example.com"},\n' + "[" * depth)
+
+    message, err = run_failing("import_users", str(path))
+
+    assert "aborted" in message and "\n" not in message
+    assert f"{path}:2: not valid JSON" in err
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T05:00+05:01"]
+)
+@pytest.mark.parametrize("column", ["date_joined", "last_login"])
+def test_import_users_refuses_a_time_beyond_the_calendar_in_utc(tmp_path, column, moment):
+    path = write(tmp_path, "users.csv", f"email,{column}\na@example.com,{moment}\n")
+
+    message, err = run_failing("import_users", str(path))
+
+    assert "aborted" in message and "\n" not in message
+    assert f"{path}:2: {column}: '{moment}' is out of range" in err
+    assert not User.objects.exists()
+
+
+def test_import_users_keeps_a_time_at_the_edge_of_the_calendar(tmp_path):
+    path = write(tmp_path, "users.csv", "email,date_joined\na@example.com,0001-01-01T10:00+10:00\n")
+
+    run("import_users", str(path))
+
+    assert User.objects.get().date_joined.isoformat() == "0001-01-01T00:00:00+00:00"
+
+
+def test_export_users_never_replaces_a_special_file_or_a_symlink(tmp_path, user):
+    # As root, `--output /dev/full` (or /dev/stdout) renamed the export over the device node.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    message, _ = run_failing("export_users", "--output", str(fifo))
+    assert "not a regular file" in message and "\n" not in message
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    run("export_users", "--output", str(link))
+    assert link.is_symlink() and user.email in real.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.csv", "real.csv"]
+
+
+def test_changepassword_with_its_input_closed_is_a_one_line_error(monkeypatch, user):
+    def end_of_input(prompt=""):
+        raise EOFError  # what getpass does when stdin ends (`changepassword ada </dev/null`)
+
+    monkeypatch.setattr("getpass.getpass", end_of_input)
+
+    message, _ = run_failing("changepassword", user.email)
+
+    assert "input ended" in message and "\n" not in message
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("size", ["100001", "99999999999999"])
+def test_seed_users_refuses_a_batch_too_big_to_hold_in_memory(size):
+    # 99999999999999 built its first batch in memory until the machine ran out of it.
+    message, _ = run_failing("seed_users", "--count", "99999999999999999999", "--batch-size", size)
+
+    assert "--batch-size" in message and "at most 100000" in message
+    assert not User.objects.exists()

@@ -67,16 +67,43 @@ def issue_token_pair(user, *, client=None, amr=("pwd",), auth_time=None):
     return _pair(refresh, sid=session.pk, amr=amr, auth_time=auth_time)
 
 
-def reissue_token_pair(user, *, sid, amr):
+def reissue_token_pair(user, *, sid, amr, replaces=None):
     """A new pair in the open session `sid` of `user`, with `auth_time` now (a reauthentication:
-    the session stays the same one). Raises InvalidRefreshToken when that session has ended."""
-    refresh = RefreshToken.for_user(user)
-    used = UserSession.objects.filter(pk=sid, user=user, ended_at__isnull=True).update(
-        last_used_at=timezone.now(), expires_at=_expiry(refresh)
-    )
-    if not used:
-        raise InvalidRefreshToken("The session has ended")
+    the session stays the same one). `replaces` is the session's refresh token the client holds,
+    when the request carried it (the refresh cookie): it is spent as by a rotation, so the
+    session keeps one line of refresh tokens. Raises InvalidRefreshToken when that session has
+    ended."""
+    with transaction.atomic():
+        if replaces is not None:
+            old = OutstandingToken.objects.filter(jti=replaces.payload.get(jwt_settings.JTI_CLAIM))
+            BlacklistedToken.objects.bulk_create(
+                [BlacklistedToken(token=token) for token in old], ignore_conflicts=True
+            )
+        refresh = RefreshToken.for_user(user)
+        used = UserSession.objects.filter(pk=sid, user=user, ended_at__isnull=True).update(
+            last_used_at=timezone.now(), expires_at=_expiry(refresh)
+        )
+        if not used:
+            raise InvalidRefreshToken("The session has ended")
     return _pair(refresh, sid=sid, amr=amr, auth_time=None)
+
+
+def session_refresh_token(raw, *, user, sid):
+    """`raw` decoded when it is a valid, unspent refresh token of the session `sid` of `user`
+    (the one a browser app keeps in its cookie), else None."""
+    try:
+        token = _decode_refresh(raw)
+    except InvalidRefreshToken:
+        return None
+    if (
+        session_id(token.payload) != str(sid)
+        or str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk)
+        or BlacklistedToken.objects.filter(
+            token__jti=token.payload.get(jwt_settings.JTI_CLAIM)
+        ).exists()
+    ):
+        return None
+    return token
 
 
 def _pair(refresh, *, sid, amr, auth_time):

@@ -1,0 +1,53 @@
+"""Attacks on managing second factors and sessions once signed in (recent auth, the refresh
+cookie, session families)."""
+
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+AUTH = "/api/v1/auth/"
+
+
+def cookie_login(user, settings):
+    settings.REFRESH_COOKIE_SECURE = True
+    client = APIClient(enforce_csrf_checks=True)
+    response = client.post(
+        f"{AUTH}token/", {"email": user.email, "password": PASSWORD, "refresh_in_cookie": True}
+    )
+    assert response.status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    return client
+
+
+def test_reauthenticating_a_cookie_session_keeps_its_refresh_token_out_of_the_body(user, settings):
+    # A browser app keeps its refresh token in the HttpOnly cookie so that no script (an XSS)
+    # can read it: the reauthentication's new pair must not hand it to the page in JSON.
+    client = cookie_login(user, settings)
+    with time_machine.travel(timedelta(minutes=11)):
+        csrf = {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}
+        access = client.post(f"{AUTH}token/refresh/", {}, **csrf).json()["access"]
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        assert client.post(f"{AUTH}mfa/totp/").status_code == 401  # not recent any more
+        held = client.cookies["roster_refresh"].value
+        response = client.post(f"{AUTH}reauthenticate/", {"password": PASSWORD})
+
+        assert response.status_code == 200
+        assert set(response.json()) == {"access"}
+        cookie = response.cookies["roster_refresh"]
+        assert cookie["httponly"] and cookie["samesite"] == "Strict"
+        # The cookie's refresh token carries the new auth_time: after the access token's
+        # lifetime, a refresh from the cookie still counts as a recent login.
+        refreshed = client.post(f"{AUTH}token/refresh/", {}, **csrf)
+        assert refreshed.status_code == 200
+        assert abs(AccessToken(refreshed.json()["access"])["auth_time"] - time.time()) < 5
+        # The cookie's old token was spent like a rotation: the session keeps one line of
+        # refresh tokens, and the old one presented again is a reuse.
+        assert APIClient().post(f"{AUTH}token/refresh/", {"refresh": held}).status_code == 401

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -62,7 +63,11 @@ def issue_token_pair(user, *, client=None, amr=("pwd",), auth_time=None):
     """
     refresh = RefreshToken.for_user(user)
     session = sessions.open_session(
-        user=user, kind=UserSession.Kind.TOKEN, client=client, expires_at=_expiry(refresh)
+        user=user,
+        kind=UserSession.Kind.TOKEN,
+        client=client,
+        expires_at=_expiry(refresh),
+        refresh_jti=refresh[jwt_settings.JTI_CLAIM],
     )
     return _pair(refresh, sid=session.pk, amr=amr, auth_time=auth_time)
 
@@ -81,7 +86,9 @@ def reissue_token_pair(user, *, sid, amr, replaces=None):
             )
         refresh = RefreshToken.for_user(user)
         used = UserSession.objects.filter(pk=sid, user=user, ended_at__isnull=True).update(
-            last_used_at=timezone.now(), expires_at=_expiry(refresh)
+            last_used_at=timezone.now(),
+            expires_at=_expiry(refresh),
+            refresh_jti=refresh[jwt_settings.JTI_CLAIM],  # the refresh tokens before it die
         )
         if not used:
             raise InvalidRefreshToken("The session has ended")
@@ -162,17 +169,26 @@ def rotate_refresh_token(raw, *, ip=None):
             reused_by = outstanding.user
         else:
             refresh = RefreshToken.for_user(outstanding.user)
-            used = UserSession.objects.filter(
+            session = UserSession.objects.filter(
                 pk=sid, user=outstanding.user, ended_at__isnull=True
-            ).update(last_used_at=timezone.now(), expires_at=_expiry(refresh))
-            if not used:
-                raise InvalidRefreshToken("The session has ended")
-            return _pair(
-                refresh,
-                sid=sid,
-                amr=token.payload.get("amr") or ("pwd",),
-                auth_time=token.payload.get("auth_time"),
             )
+            # Only the refresh token the session holds now rotates: one it held before a
+            # reauthentication replaced it is a reuse, like an already-rotated one.
+            used = session.filter(Q(refresh_jti="") | Q(refresh_jti=jti)).update(
+                last_used_at=timezone.now(),
+                expires_at=_expiry(refresh),
+                refresh_jti=refresh[jwt_settings.JTI_CLAIM],
+            )
+            if used:
+                return _pair(
+                    refresh,
+                    sid=sid,
+                    amr=token.payload.get("amr") or ("pwd",),
+                    auth_time=token.payload.get("auth_time"),
+                )
+            if not session.exists():
+                raise InvalidRefreshToken("The session has ended")
+            reused_by = outstanding.user
     with transaction.atomic():
         UserSession.objects.filter(pk=sid, user=reused_by).end(UserSession.EndedReason.TOKEN_REUSE)
         RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)

@@ -9,6 +9,7 @@ import time_machine
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.usersessions.models import UserSession
 from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +52,32 @@ def test_reauthenticating_a_cookie_session_keeps_its_refresh_token_out_of_the_bo
         # The cookie's old token was spent like a rotation: the session keeps one line of
         # refresh tokens, and the old one presented again is a reuse.
         assert APIClient().post(f"{AUTH}token/refresh/", {"refresh": held}).status_code == 401
+
+
+def test_a_reauthentication_does_not_fork_the_session_into_two_lines_of_refresh_tokens(user):
+    # A thief holding the session's refresh token must not keep a line of their own once the
+    # owner reauthenticates (the new pair replaces the old one, as a rotation does): presenting
+    # the replaced token again is a reuse, and the session ends (the thief is caught).
+    owner = APIClient()
+    stolen = owner.post(f"{AUTH}token/", {"email": user.email, "password": PASSWORD}).json()
+    owner.credentials(HTTP_AUTHORIZATION=f"Bearer {stolen['access']}")
+    renewed = owner.post(f"{AUTH}reauthenticate/", {"password": PASSWORD}).json()
+
+    thief = APIClient().post(f"{AUTH}token/refresh/", {"refresh": stolen["refresh"]})
+
+    assert thief.status_code == 401
+    sid = AccessToken(renewed["access"])["sid"]
+    assert UserSession.objects.get(pk=sid).ended_reason == "token_reuse"
+    owner.credentials(HTTP_AUTHORIZATION=f"Bearer {renewed['access']}")
+    assert owner.get("/api/v1/users/me/").status_code == 401
+
+
+def test_the_reauthenticated_pair_keeps_rotating(user):
+    client = APIClient()
+    pair = client.post(f"{AUTH}token/", {"email": user.email, "password": PASSWORD}).json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    pair = client.post(f"{AUTH}reauthenticate/", {"password": PASSWORD}).json()
+    for _ in range(3):
+        response = APIClient().post(f"{AUTH}token/refresh/", {"refresh": pair["refresh"]})
+        assert response.status_code == 200
+        pair = response.json()

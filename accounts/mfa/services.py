@@ -190,10 +190,16 @@ def _new_recovery_codes(user):
 
 @transaction.atomic
 def recovery_codes_regenerate(*, user) -> list[str]:
-    """New codes for a user with a second factor; the old ones die."""
+    """New codes for a user with a second factor; the old ones die. New codes are a way in that
+    outlives the session that asked for them: recorded, and the user is told."""
     if not has_second_factor(user):
         raise ValidationError({"recovery_codes": ["Turn on a second factor first."]})
-    return _new_recovery_codes(user)
+    codes = _new_recovery_codes(user)
+    notices.send(
+        user, "second_factor_added", method="new recovery codes; the old ones no longer work"
+    )
+    record("recovery_codes_regenerated", user=user, data={"count": len(codes)})
+    return codes
 
 
 def _spend_recovery_code(user, code):

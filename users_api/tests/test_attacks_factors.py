@@ -11,6 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.usersessions.models import UserSession
 from conftest import PASSWORD
+from users_api.tests.test_mfa import enable_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +82,20 @@ def test_the_reauthenticated_pair_keeps_rotating(user):
         response = APIClient().post(f"{AUTH}token/refresh/", {"refresh": pair["refresh"]})
         assert response.status_code == 200
         pair = response.json()
+
+
+def test_new_recovery_codes_are_recorded_and_the_user_is_told(user, auth_client, mailoutbox):
+    # Whoever holds a fresh session (a hijacker too) can mint new recovery codes: a way in that
+    # outlives the session, and the owner's own codes die. That must not happen silently.
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    enable_totp(auth_client)
+    mailoutbox.clear()
+
+    response = auth_client.post(f"{AUTH}mfa/recovery-codes/")
+
+    assert response.status_code == 200
+    events = auth_client.get("/api/v1/users/me/events/").json()["results"]
+    assert events[0]["type"] == "recovery_codes_regenerated"
+    assert [message.to for message in mailoutbox] == [[user.email]]
+    assert "recovery codes" in mailoutbox[0].body

@@ -96,19 +96,16 @@ def reissue_token_pair(user, *, sid, amr, replaces=None):
 
 
 def session_refresh_token(raw, *, user, sid):
-    """`raw` decoded when it is a valid, unspent refresh token of the session `sid` of `user`
-    (the one a browser app keeps in its cookie), else None."""
+    """`raw` decoded when it is a refresh token of the session `sid` of `user` (the one a browser
+    app keeps in its cookie), else None. Spent or not: a refresh racing the request may just
+    have rotated it, and the session still keeps its refresh tokens in the cookie."""
     try:
         token = _decode_refresh(raw)
     except InvalidRefreshToken:
         return None
-    if (
-        session_id(token.payload) != str(sid)
-        or str(token.payload.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk)
-        or BlacklistedToken.objects.filter(
-            token__jti=token.payload.get(jwt_settings.JTI_CLAIM)
-        ).exists()
-    ):
+    if session_id(token.payload) != str(sid) or str(
+        token.payload.get(jwt_settings.USER_ID_CLAIM)
+    ) != str(user.pk):
         return None
     return token
 

@@ -99,3 +99,19 @@ def test_new_recovery_codes_are_recorded_and_the_user_is_told(user, auth_client,
     assert events[0]["type"] == "recovery_codes_regenerated"
     assert [message.to for message in mailoutbox] == [[user.email]]
     assert "recovery codes" in mailoutbox[0].body
+
+
+def test_a_cookie_session_reauthenticating_right_after_a_rotation_still_gets_the_cookie(
+    user, settings
+):
+    # The cookie's token was just spent by a concurrent refresh (here: the same token rotated
+    # through the body): the session is still a cookie session, so no refresh token in the body.
+    client = cookie_login(user, settings)
+    held = client.cookies["roster_refresh"].value
+    assert APIClient().post(f"{AUTH}token/refresh/", {"refresh": held}).status_code == 200
+
+    response = client.post(f"{AUTH}reauthenticate/", {"password": PASSWORD})
+
+    assert response.status_code == 200
+    assert set(response.json()) == {"access"}
+    assert response.cookies["roster_refresh"].value not in ("", held)

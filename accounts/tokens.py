@@ -248,7 +248,14 @@ def verify_token(raw):
     if not user_id or sid is None:
         return False
     user = session_user(user_id, sid)
-    return token_user_is_current(user, token.payload)
+    if not token_user_is_current(user, token.payload):
+        return False
+    if token.payload.get(jwt_settings.TOKEN_TYPE_CLAIM) == RefreshToken.token_type:
+        # A refresh token its session no longer holds (a reauthentication replaced it) would be
+        # a reuse at auth/token/refresh/.
+        held = UserSession.objects.filter(pk=sid).values_list("refresh_jti", flat=True).first()
+        return held in ("", jti)
+    return True
 
 
 def session_user(user_id, sid):

@@ -63,6 +63,9 @@ def test_a_reauthentication_does_not_fork_the_session_into_two_lines_of_refresh_
     stolen = owner.post(f"{AUTH}token/", {"email": user.email, "password": PASSWORD}).json()
     owner.credentials(HTTP_AUTHORIZATION=f"Bearer {stolen['access']}")
     renewed = owner.post(f"{AUTH}reauthenticate/", {"password": PASSWORD}).json()
+    verify = f"{AUTH}token/verify/"
+    assert APIClient().post(verify, {"token": stolen["refresh"]}).status_code == 401
+    assert APIClient().post(verify, {"token": renewed["refresh"]}).status_code == 200
 
     thief = APIClient().post(f"{AUTH}token/refresh/", {"refresh": stolen["refresh"]})
 

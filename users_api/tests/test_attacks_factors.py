@@ -6,11 +6,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client as BrowserClient
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.audit.models import SecurityEvent
 from accounts.usersessions.models import UserSession
-from conftest import PASSWORD
+from conftest import PASSWORD, bearer_client
 from users_api.tests.test_mfa import enable_totp
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +120,23 @@ def test_a_cookie_session_reauthenticating_right_after_a_rotation_still_gets_the
     assert response.status_code == 200
     assert set(response.json()) == {"access"}
     assert response.cookies["roster_refresh"].value not in ("", held)
+
+
+def test_logging_in_as_someone_else_in_one_browser_ends_the_first_browser_session(user, other_user):
+    # Django's login flushes the Django session of the account signed in before: its Roster
+    # session must end with it (recorded), not stay listed as open where it can never be used.
+    browser = BrowserClient()
+    browser.post("/api-auth/login/", {"username": user.email, "password": PASSWORD})
+    first = UserSession.objects.get(user=user, kind="browser")
+
+    browser.post("/api-auth/login/", {"username": other_user.email, "password": PASSWORD})
+
+    first.refresh_from_db()
+    assert first.ended_at is not None and first.ended_reason == "logout"
+    listed = bearer_client(user).get(f"{AUTH}sessions/").json()
+    assert [s for s in listed if s["kind"] == "browser"] == []
+    assert SecurityEvent.objects.filter(user=user, type="session_ended").exists()
+    assert UserSession.objects.get(user=other_user, kind="browser").ended_at is None
+    assert browser.get("/api/v1/users/me/", HTTP_ACCEPT="application/json").json()["id"] == str(
+        other_user.pk
+    )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -62,21 +63,51 @@ def issue_token_pair(user, *, client=None, amr=("pwd",), auth_time=None):
     """
     refresh = RefreshToken.for_user(user)
     session = sessions.open_session(
-        user=user, kind=UserSession.Kind.TOKEN, client=client, expires_at=_expiry(refresh)
+        user=user,
+        kind=UserSession.Kind.TOKEN,
+        client=client,
+        expires_at=_expiry(refresh),
+        refresh_jti=refresh[jwt_settings.JTI_CLAIM],
     )
     return _pair(refresh, sid=session.pk, amr=amr, auth_time=auth_time)
 
 
-def reissue_token_pair(user, *, sid, amr):
+def reissue_token_pair(user, *, sid, amr, replaces=None):
     """A new pair in the open session `sid` of `user`, with `auth_time` now (a reauthentication:
-    the session stays the same one). Raises InvalidRefreshToken when that session has ended."""
-    refresh = RefreshToken.for_user(user)
-    used = UserSession.objects.filter(pk=sid, user=user, ended_at__isnull=True).update(
-        last_used_at=timezone.now(), expires_at=_expiry(refresh)
-    )
-    if not used:
-        raise InvalidRefreshToken("The session has ended")
+    the session stays the same one). `replaces` is the session's refresh token the client holds,
+    when the request carried it (the refresh cookie): it is spent as by a rotation, so the
+    session keeps one line of refresh tokens. Raises InvalidRefreshToken when that session has
+    ended."""
+    with transaction.atomic():
+        if replaces is not None:
+            old = OutstandingToken.objects.filter(jti=replaces.payload.get(jwt_settings.JTI_CLAIM))
+            BlacklistedToken.objects.bulk_create(
+                [BlacklistedToken(token=token) for token in old], ignore_conflicts=True
+            )
+        refresh = RefreshToken.for_user(user)
+        used = UserSession.objects.filter(pk=sid, user=user, ended_at__isnull=True).update(
+            last_used_at=timezone.now(),
+            expires_at=_expiry(refresh),
+            refresh_jti=refresh[jwt_settings.JTI_CLAIM],  # the refresh tokens before it die
+        )
+        if not used:
+            raise InvalidRefreshToken("The session has ended")
     return _pair(refresh, sid=sid, amr=amr, auth_time=None)
+
+
+def session_refresh_token(raw, *, user, sid):
+    """`raw` decoded when it is a refresh token of the session `sid` of `user` (the one a browser
+    app keeps in its cookie), else None. Spent or not: a refresh racing the request may just
+    have rotated it, and the session still keeps its refresh tokens in the cookie."""
+    try:
+        token = _decode_refresh(raw)
+    except InvalidRefreshToken:
+        return None
+    if session_id(token.payload) != str(sid) or str(
+        token.payload.get(jwt_settings.USER_ID_CLAIM)
+    ) != str(user.pk):
+        return None
+    return token
 
 
 def _pair(refresh, *, sid, amr, auth_time):
@@ -135,17 +166,26 @@ def rotate_refresh_token(raw, *, ip=None):
             reused_by = outstanding.user
         else:
             refresh = RefreshToken.for_user(outstanding.user)
-            used = UserSession.objects.filter(
+            session = UserSession.objects.filter(
                 pk=sid, user=outstanding.user, ended_at__isnull=True
-            ).update(last_used_at=timezone.now(), expires_at=_expiry(refresh))
-            if not used:
-                raise InvalidRefreshToken("The session has ended")
-            return _pair(
-                refresh,
-                sid=sid,
-                amr=token.payload.get("amr") or ("pwd",),
-                auth_time=token.payload.get("auth_time"),
             )
+            # Only the refresh token the session holds now rotates: one it held before a
+            # reauthentication replaced it is a reuse, like an already-rotated one.
+            used = session.filter(Q(refresh_jti="") | Q(refresh_jti=jti)).update(
+                last_used_at=timezone.now(),
+                expires_at=_expiry(refresh),
+                refresh_jti=refresh[jwt_settings.JTI_CLAIM],
+            )
+            if used:
+                return _pair(
+                    refresh,
+                    sid=sid,
+                    amr=token.payload.get("amr") or ("pwd",),
+                    auth_time=token.payload.get("auth_time"),
+                )
+            if not session.exists():
+                raise InvalidRefreshToken("The session has ended")
+            reused_by = outstanding.user
     with transaction.atomic():
         UserSession.objects.filter(pk=sid, user=reused_by).end(UserSession.EndedReason.TOKEN_REUSE)
         RefreshTokenReuse.objects.create(user=reused_by, jti=jti, ip_address=ip)
@@ -209,7 +249,14 @@ def verify_token(raw):
     if not user_id or sid is None:
         return False
     user = session_user(user_id, sid)
-    return token_user_is_current(user, token.payload)
+    if not token_user_is_current(user, token.payload):
+        return False
+    if token.payload.get(jwt_settings.TOKEN_TYPE_CLAIM) == RefreshToken.token_type:
+        # A refresh token its session no longer holds (a reauthentication replaced it) would be
+        # a reuse at auth/token/refresh/.
+        held = UserSession.objects.filter(pk=sid).values_list("refresh_jti", flat=True).first()
+        return held in ("", jti)
+    return True
 
 
 def session_user(user_id, sid):

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts import login_gate, reauth, tokens
 from accounts.mfa import services as mfa
 from accounts.mfa.models import Passkey
+from users_api import refresh_cookie
 from users_api.auth import TOKEN_INVALID, PublicView, token_pair_response
 from users_api.mfa_serializers import (
     MfaOverviewSerializer,
@@ -222,7 +223,12 @@ class ReauthenticateView(APIView):
         if sid is None:  # a browser session: it is marked, and gets no tokens
             reauth.mark_session(request.session)
             return Response(status=status.HTTP_204_NO_CONTENT)
+        # A session whose refresh token lives in the HttpOnly cookie gets the new one there too,
+        # never in the body (where a script could read it); the cookie's old one is spent.
+        raw_cookie = request.COOKIES.get(refresh_cookie.REFRESH_COOKIE)
+        held = tokens.session_refresh_token(raw_cookie, user=user, sid=sid) if raw_cookie else None
         try:
-            return Response(tokens.reissue_token_pair(user, sid=sid, amr=amr))
+            pair = tokens.reissue_token_pair(user, sid=sid, amr=amr, replaces=held)
         except tokens.InvalidRefreshToken:
             raise AuthenticationFailed(TOKEN_INVALID, code="token_not_valid") from None
+        return token_pair_response(request, pair, in_cookie=held is not None)

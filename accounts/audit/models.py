@@ -21,6 +21,7 @@ class EventType(models.TextChoices):
     SECOND_FACTOR_REMOVED = "second_factor_removed"
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
     MFA_FAILED = "mfa_failed"
     PRIVILEGES_CHANGED = "privileges_changed"
     ACCOUNT_DEACTIVATED = "account_deactivated"

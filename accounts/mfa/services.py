@@ -97,6 +97,14 @@ def overview(user) -> dict:
     }
 
 
+def _lock_factors(user):
+    """Serialise the changes of `user`'s second factors (a row lock on the user, until the
+    transaction ends): "is another factor on?" is then answered after any concurrent change, so
+    two removals at once cannot both keep recovery codes that no factor backs, and two first
+    factors at once cannot both hand out codes of which only one set survives."""
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
 # --- TOTP --------------------------------------------------------------------------------------
 
 
@@ -125,6 +133,7 @@ def totp_confirm(*, user, code: str, client: login_gate.Client) -> list[str]:
         raise ValidationError({"code": [TOTP_NOT_STARTED]})
     _gated(client, user, lambda: _spend_totp(device, code), field="code", message=INVALID_CODE)
     with transaction.atomic():
+        _lock_factors(user)
         first = not has_second_factor(user)
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         codes = _new_recovery_codes(user) if first else []
@@ -135,6 +144,7 @@ def totp_confirm(*, user, code: str, client: login_gate.Client) -> list[str]:
 
 @transaction.atomic
 def totp_disable(*, user) -> None:
+    _lock_factors(user)
     deleted, _ = TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     if not deleted:
         raise ValidationError({"totp": [TOTP_NOT_ON]})
@@ -190,10 +200,17 @@ def _new_recovery_codes(user):
 
 @transaction.atomic
 def recovery_codes_regenerate(*, user) -> list[str]:
-    """New codes for a user with a second factor; the old ones die."""
+    """New codes for a user with a second factor; the old ones die. New codes are a way in that
+    outlives the session that asked for them: recorded, and the user is told."""
+    _lock_factors(user)
     if not has_second_factor(user):
         raise ValidationError({"recovery_codes": ["Turn on a second factor first."]})
-    return _new_recovery_codes(user)
+    codes = _new_recovery_codes(user)
+    notices.send(
+        user, "second_factor_added", method="new recovery codes; the old ones no longer work"
+    )
+    record("recovery_codes_regenerated", user=user, data={"count": len(codes)})
+    return codes
 
 
 def _spend_recovery_code(user, code):
@@ -287,6 +304,7 @@ def passkey_register(*, user, credential: dict, name: str) -> tuple[Passkey, lis
         else []
     )
     with transaction.atomic():
+        _lock_factors(user)
         first = not has_second_factor(user)
         try:
             with transaction.atomic():  # the unique credential id decides concurrent registrations
@@ -308,6 +326,7 @@ def passkey_register(*, user, credential: dict, name: str) -> tuple[Passkey, lis
 
 @transaction.atomic
 def passkey_delete(*, user, passkey_id) -> None:
+    _lock_factors(user)
     deleted, _ = Passkey.objects.filter(user=user, pk=passkey_id).delete()
     if not deleted:
         raise Passkey.DoesNotExist
@@ -316,6 +335,7 @@ def passkey_delete(*, user, passkey_id) -> None:
     record("passkey_removed", user=user, data={"passkey": str(passkey_id)})
 
 
+@transaction.atomic
 def passkeys_forget_all(*, user, why: str) -> int:
     """Remove every passkey of `user`: each one logs in on its own, without the password, so an
     account taken back from an intruder (the email change's revert) keeps none they registered.
@@ -323,6 +343,7 @@ def passkeys_forget_all(*, user, why: str) -> int:
     ids = [str(pk) for pk in Passkey.objects.filter(user=user).values_list("pk", flat=True)]
     if not ids:
         return 0
+    _lock_factors(user)
     Passkey.objects.filter(user=user, pk__in=ids).delete()
     _forget_recovery_codes_without_factor(user)
     notices.send(user, "second_factor_removed", method=f"every passkey ({why})")

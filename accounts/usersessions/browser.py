@@ -27,6 +27,15 @@ def open_browser_session(sender, request, user, **kwargs):
     if request is None or not hasattr(request, "session"):
         return
     session = request.session
+    # Django's login flushed the Django session of another account signed in before in this
+    # browser: its Roster session ends with it (SessionCheckMiddleware noted its id).
+    before = getattr(request, "roster_browser_session", None)
+    if before and session.get(SESSION_ID_KEY) != before:
+        previous = UserSession.objects.filter(pk=before).exclude(user=user).select_related("user")
+        ended = previous.first()
+        if ended is not None and previous.end(UserSession.EndedReason.LOGOUT):
+            data = {"reason": "logout", "sessions": [before]}
+            record("session_ended", user=ended.user, data=data)
     if session.session_key is None:
         session.save()
     # Logging in again within one Django session (same user) keeps its key: the new login
@@ -69,9 +78,13 @@ class SessionCheckMiddleware:
 
     def __call__(self, request):
         session = request.session
-        if session.get(SESSION_KEY) is not None and not self._open(session):
-            session.flush()
-            request.user = AnonymousUser()
+        if session.get(SESSION_KEY) is not None:
+            if self._open(session):
+                # A login as someone else in this browser ends this session (open_browser_session).
+                request.roster_browser_session = session.get(SESSION_ID_KEY)
+            else:
+                session.flush()
+                request.user = AnonymousUser()
         return self.get_response(request)
 
     @staticmethod

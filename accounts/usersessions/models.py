@@ -63,6 +63,10 @@ class UserSession(models.Model):
     ended_reason = models.CharField(max_length=20, choices=EndedReason.choices, blank=True)
     # The Django session of a browser session, deleted when it ends.
     session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    # The `jti` of the one refresh token a token session holds now: a rotation or a
+    # reauthentication replaces it, so the session is one line of refresh tokens and a token it
+    # no longer holds is a reuse ("" for a browser session, or one opened before this existed).
+    refresh_jti = models.CharField(max_length=255, blank=True, default="")
 
     objects = SessionQuerySet.as_manager()
 

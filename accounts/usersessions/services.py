@@ -39,6 +39,7 @@ def open_session(
     expires_at: datetime,
     client: login_gate.Client | None = None,
     session_key: str = "",
+    refresh_jti: str = "",
     notify: bool = True,
 ) -> UserSession:
     """Record a new login of `user`. With `notify`, a login from a client that never logged in
@@ -52,6 +53,7 @@ def open_session(
         ip_address=_address(client.ip) if client else None,
         expires_at=expires_at,
         session_key=session_key,
+        refresh_jti=refresh_jti,
     )
     if notify and client is not None and not login_gate.knows_device(client, user):
         device = session.device or session.user_agent[:200]

@@ -1,13 +1,18 @@
 """Passkeys and TOTP as a person uses them: Debian's Chromium with a virtual authenticator
 (Chrome DevTools Protocol `WebAuthn.addVirtualAuthenticator`), against a live Roster."""
 
+import time
+
 import pyotp
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.mfa.models import Passkey
+from accounts.reauth import SESSION_AUTH_TIME
 from accounts.tests.factories import UserFactory
+from accounts.usersessions.models import UserSession
 from config.tests import test_browser
 from config.tests.test_browser import CHROMIUM, log_in, screenshot
 
@@ -142,3 +147,26 @@ def test_admin_login_with_a_passkey_as_second_step(relying_party, page, authenti
 
     expect(page.locator("#site-name")).to_have_text("Roster administration")
     expect(page.locator("#user-tools")).to_be_visible()
+
+
+def test_security_page_asks_for_the_password_past_the_window_then_does_what_was_asked(
+    relying_party, page, password
+):
+    # The page's session is older than REAUTH_WINDOW: turning TOTP on answers
+    # reauthentication_required, the page asks for the password (a browser session's
+    # reauthentication answers 204, no tokens) and then retries the action.
+    account = UserFactory(password=password)
+    open_security_page(page, relying_party, account, password)
+    key = UserSession.objects.get(user=account, kind="browser").session_key
+    session = SessionStore(session_key=key)
+    session[SESSION_AUTH_TIME] = int(time.time()) - 3600
+    session.save()
+
+    page.click("#totp-enable")
+    expect(page.locator("#reauth")).to_be_visible()
+    page.fill("#reauth-password", password)
+    page.click("#reauth-form button[type=submit]")
+
+    expect(page.locator("#totp-qr svg")).to_be_visible()
+    expect(page.locator("#reauth")).to_be_hidden()
+    expect(page.locator("#reauth-error")).to_have_text("")

@@ -113,3 +113,26 @@ def test_two_accounts_confirming_one_new_address_at_once_give_it_to_one():
 
     assert sorted(answers, key=str) == [204, 400]
     assert User.objects.filter(email="wanted@example.org").count() == 1
+
+
+def test_removing_the_last_two_factors_at_once_leaves_no_recovery_code():
+    # Each removal keeps the codes while another factor is on: two at once must not both see
+    # the other one still there and leave codes that no factor backs (they would still prove
+    # who the caller is to auth/reauthenticate/).
+    from accounts.mfa.models import RecoveryCode
+    from users_api.tests.test_mfa import register_passkey
+
+    for _ in range(5):
+        user = UserFactory(password=PASSWORD)
+        client = bearer_client(user)
+        enable_totp(client)
+        _, passkey = register_passkey(client)
+        passkey_client, totp_client = bearer_client(user), bearer_client(user)
+
+        answers = race(
+            lambda c=totp_client: c.delete(f"{AUTH}mfa/totp/"),
+            lambda c=passkey_client, p=passkey["id"]: c.delete(f"{AUTH}passkeys/{p}/"),
+        )
+
+        assert answers == [204, 204]
+        assert not RecoveryCode.objects.filter(user=user).exists()

@@ -35,7 +35,9 @@ document.addEventListener("DOMContentLoaded", () => {
         password: $("reauth-password").value,
       });
       $("reauth-password").value = "";
-      if (answer.status === 200) {
+      // A browser session is marked (204, no tokens); 200 would be a token session's new pair.
+      if (answer.status === 204 || answer.status === 200) {
+        $("reauth-error").textContent = "";
         show("reauth", false);
         resolve();
       } else {

@@ -28,6 +28,10 @@ class EventType(models.TextChoices):
     ACCOUNT_REACTIVATED = "account_reactivated"
     ACCOUNT_CLOSED = "account_closed"
     ACCOUNT_DELETED = "account_deleted"
+    # Staff redirecting or silencing the event feed is itself security-relevant.
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint_created"
+    WEBHOOK_ENDPOINT_CHANGED = "webhook_endpoint_changed"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted"
 
 
 class AppendOnly(Exception):

@@ -12,6 +12,7 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -64,14 +65,16 @@ def endpoint_create(
     _require_staff(actor)
     _clean(url, event_types)
     secret = new_secret()
-    endpoint = WebhookEndpoint.objects.create(
-        url=url,
-        event_types=sorted(set(event_types)),
-        description=description,
-        is_active=is_active,
-        encrypted_secret=crypto.encrypt(secret),
-        created_by=actor,
-    )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            url=url,
+            event_types=sorted(set(event_types)),
+            description=description,
+            is_active=is_active,
+            encrypted_secret=crypto.encrypt(secret),
+            created_by=actor,
+        )
+        _record(EventType.WEBHOOK_ENDPOINT_CREATED, endpoint, actor=actor)
     endpoint.plain_secret = secret  # for the one answer that shows it
     return endpoint
 
@@ -79,17 +82,41 @@ def endpoint_create(
 def endpoint_update(*, actor, endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:
     _require_staff(actor)
     _clean(data.get("url"), data.get("event_types"))
+    changed = []
     for field in ("url", "event_types", "description", "is_active"):
         if field in data:
             value = sorted(set(data[field])) if field == "event_types" else data[field]
+            if getattr(endpoint, field) != value:
+                changed.append(field)
             setattr(endpoint, field, value)
-    endpoint.save()
+    with transaction.atomic():
+        endpoint.save()
+        if changed:
+            _record(EventType.WEBHOOK_ENDPOINT_CHANGED, endpoint, actor=actor, changed=changed)
     return endpoint
 
 
 def endpoint_delete(*, actor, endpoint: WebhookEndpoint) -> None:
     _require_staff(actor)
-    endpoint.delete()
+    with transaction.atomic():
+        _record(EventType.WEBHOOK_ENDPOINT_DELETED, endpoint, actor=actor)
+        endpoint.delete()
+
+
+def _record(type, endpoint, *, actor, changed=()):
+    """The event of a change to an endpoint, by `actor`: where events go (the URL's host only: a
+    path or query may hold a receiver's credential), which and whether; never the secret."""
+    from accounts.audit.events import record  # it delivers through this module
+
+    data = {
+        "endpoint": str(endpoint.pk),
+        "host": urlsplit(endpoint.url).hostname or "",
+        "event_types": list(endpoint.event_types),
+        "is_active": endpoint.is_active,
+    }
+    if changed:
+        data["changed"] = sorted(changed)
+    record(type, user=None, actor=actor, data=data)
 
 
 def payload_of(event) -> dict:

@@ -239,7 +239,7 @@ def test_an_inactive_endpoint_or_an_unsubscribed_type_gets_nothing(staff_client,
 def test_the_payload_is_the_event(staff_client, user, receiver):
     register(staff_client, receiver.url)
     services.login(email=user.email, password=PASSWORD, client=CLIENT)
-    event = SecurityEvent.objects.get()
+    event = SecurityEvent.objects.get(type="login_succeeded")
     payload = WebhookDelivery.objects.get().payload
     assert payload["type"] == "login_succeeded"
     assert payload["data"]["id"] == event.id and payload["data"]["ip_address"] == "203.0.113.8"
@@ -306,3 +306,38 @@ def test_bad_delivery_log_cursors_are_404(staff_client, receiver):
     url = f"/api/v1/webhooks/{endpoint['id']}/deliveries/"
     assert staff_client.get(url, {"cursor": "cD1ub3Q="}).status_code == 404
     assert staff_client.get(url.replace(endpoint["id"], endpoint["id"].upper())).status_code == 404
+
+
+def test_every_change_of_an_endpoint_is_a_security_event_naming_its_host_only(
+    staff_client, staff, receiver
+):
+    """A staff member redirecting or silencing the event feed leaves a trace (with the actor),
+    and an endpoint watching for it is told; a URL's path or query (a receiver's credential,
+    perhaps) and the secret are never in it."""
+    watcher = register(staff_client, receiver.url, types=("webhook_endpoint_changed",))
+    receiver.secret = watcher["secret"]
+    receiver.start()
+    created = register(staff_client, f"{receiver.url}?key=receiver-credential")
+    url = f"/api/v1/webhooks/{created['id']}/"
+    assert staff_client.patch(url, {"is_active": True}, format="json").status_code == 200
+    assert staff_client.patch(url, {"is_active": False}, format="json").status_code == 200
+    assert staff_client.delete(url).status_code == 204
+
+    events = list(SecurityEvent.objects.filter(type__startswith="webhook_endpoint_").order_by("id"))
+    assert [(e.type, e.data.get("endpoint")) for e in events] == [
+        ("webhook_endpoint_created", watcher["id"]),
+        ("webhook_endpoint_created", created["id"]),
+        # the PATCH that changed nothing recorded nothing
+        ("webhook_endpoint_changed", created["id"]),
+        ("webhook_endpoint_deleted", created["id"]),
+    ]
+    assert {e.actor_id for e in events} == {staff.pk} and {e.user_id for e in events} == {None}
+    assert events[2].data["changed"] == ["is_active"] and events[2].data["is_active"] is False
+    assert events[1].data["host"] == "127.0.0.1"
+    stored = json.dumps([e.data for e in events])
+    assert "receiver-credential" not in stored and "whsec_" not in stored
+    assert created["secret"] not in stored
+
+    webhooks.deliver_due()
+    assert [payload["type"] for _, payload in receiver.received] == ["webhook_endpoint_changed"]
+    assert receiver.received[0][1]["data"]["data"]["endpoint"] == created["id"]

@@ -339,6 +339,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "NUM_PROXIES": NUM_PROXIES,
+    # OPTIONS describes only what the caller may send (the policy's read-only fields).
+    "DEFAULT_METADATA_CLASS": "users_api.metadata.PolicyMetadata",
     "DEFAULT_PAGINATION_CLASS": "users_api.pagination.UserPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -236,3 +236,26 @@ def test_home_page_links_the_docs_the_browsable_api_and_the_admin(client):
         'href="/admin/"',
     ):
         assert link in html
+
+
+def _too_many_parameters():
+    from django.conf import settings
+
+    return "&".join(f"p{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+
+def test_400_for_more_query_parameters_than_django_reads(staff_client, api_client, client):
+    """Past DATA_UPLOAD_MAX_NUMBER_FIELDS parameters, reading `request.GET` raises: DRF's content
+    negotiation did, Django answered with handler400, whose negotiation (`?format=json`) read
+    `request.GET` again and raised, and so did handler500: the server's bare 500 at any URL."""
+    query = _too_many_parameters()
+    assert_problem(staff_client.get(f"/api/v1/users/?{query}"), 400)
+    assert_problem(api_client.get(f"/api/v1/auth/sessions/?{query}"), 400)
+    assert_problem(
+        api_client.post(f"/api/v1/auth/token/?{query}", {"email": "a@example.com"}, format="json"),
+        400,
+    )
+    # A page that reads its query string (`next`) answers the same, as a page or a problem.
+    assert_problem(client.get(f"/api-auth/login/?{query}", HTTP_ACCEPT="application/json"), 400)
+    page = client.get(f"/api-auth/login/?{query}", HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert page.status_code == 400 and "Bad request" in page.content.decode()

@@ -259,3 +259,21 @@ def test_400_for_more_query_parameters_than_django_reads(staff_client, api_clien
     assert_problem(client.get(f"/api-auth/login/?{query}", HTTP_ACCEPT="application/json"), 400)
     page = client.get(f"/api-auth/login/?{query}", HTTP_ACCEPT=BROWSER_ACCEPT)
     assert page.status_code == 400 and "Bad request" in page.content.decode()
+
+
+DOC_PAGES = ["/api/v1/docs/", "/api/v1/docs/?script", "/api/v1/redoc/", "/api/v1/schema/"]
+
+
+@pytest.mark.parametrize("path", DOC_PAGES)
+@pytest.mark.parametrize("method", ["get", "head", "post", "put", "patch", "delete"])
+@pytest.mark.parametrize("accept", ["application/json", "text/html", "application/xml", "*/*"])
+def test_the_documentation_pages_errors_are_problems(path, method, accept):
+    """The docs render with templates (Swagger UI, ReDoc) or as YAML: their 405 and 406 were
+    the template renderer's plain text (`406 Not Acceptable`) or YAML, labelled
+    `application/problem+json` or not labelled a problem at all."""
+    response = getattr(Client(), method)(path, HTTP_ACCEPT=accept)
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code >= 400:
+        assert response["Content-Type"] == PROBLEM
+        if method != "head":
+            assert_problem(response, response.status_code)

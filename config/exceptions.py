@@ -8,12 +8,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 from accounts.login_gate import TooManyAttempts
+from config.negotiation import render_as_json
 
 logger = logging.getLogger(__name__)
 
@@ -125,14 +126,3 @@ def problem_exception_handler(exc, context):
         render_as_json(request)
         response.content_type = PROBLEM_CONTENT_TYPE
     return response
-
-
-def render_as_json(request):
-    """Have DRF render this request's response as JSON: a problem is JSON whatever renderer the
-    view was negotiated to (a template page, the YAML schema), or failed to negotiate (DRF then
-    falls back to the view's first renderer). Only the browsable API renders it for browsers."""
-    if request is not None and not isinstance(
-        getattr(request, "accepted_renderer", None), JSONRenderer
-    ):
-        request.accepted_renderer = JSONRenderer()
-        request.accepted_media_type = JSONRenderer.media_type

@@ -1,15 +1,24 @@
 """OPTIONS: DRF's metadata, telling a caller only what they may do."""
 
 from rest_framework.metadata import SimpleMetadata
+from rest_framework.renderers import BrowsableAPIRenderer
 
 from accounts import policy
 from accounts.models import User
+from config.negotiation import render_as_json
 
 
 class PolicyMetadata(SimpleMetadata):
     """DRF's SimpleMetadata, with a user's fields read-only where `accounts.policy` refuses the
     caller the change (their own privileges, a staff account's anything, `is_staff` unless a
     superuser): OPTIONS never offers a form the API would answer with 403."""
+
+    def determine_metadata(self, request, view):
+        # A page rendered from a template (Swagger UI, ReDoc) or the YAML schema cannot render
+        # this dict (the template renderer failed with a 500): OPTIONS answers JSON.
+        if not isinstance(getattr(request, "accepted_renderer", None), BrowsableAPIRenderer):
+            render_as_json(request)
+        return super().determine_metadata(request, view)
 
     def get_serializer_info(self, serializer):
         info = super().get_serializer_info(serializer)

@@ -277,3 +277,18 @@ def test_the_documentation_pages_errors_are_problems(path, method, accept):
         assert response["Content-Type"] == PROBLEM
         if method != "head":
             assert_problem(response, response.status_code)
+
+
+@pytest.mark.parametrize("path", DOC_PAGES)
+@pytest.mark.parametrize("accept", ["application/json", "text/html", "*/*", None])
+def test_options_of_the_documentation_pages_is_not_a_500(path, accept):
+    """OPTIONS's metadata (a dict) went to Swagger UI's template renderer, which has no template
+    for it: a 500 for anyone, no login needed. OPTIONS answers JSON."""
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = Client(raise_request_exception=False).options(path, **headers)
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code == 200:
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()["name"]
+    else:
+        assert_problem(response, response.status_code)

@@ -106,6 +106,8 @@ MIDDLEWARE = [
     # Hardening: a Content-Security-Policy on every response, no-store on the API's personal data.
     "csp.middleware.CSPMiddleware",
     "config.middleware.NoStoreAPIMiddleware",
+    # Django's 405 as a problem for JSON clients, like every other error.
+    "config.middleware.NotAllowedProblemMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

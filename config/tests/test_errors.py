@@ -105,6 +105,20 @@ def test_405_names_the_allowed_methods(auth_client):
     assert response["Allow"] == "POST, OPTIONS"
 
 
+@pytest.mark.parametrize(
+    "path", ["/", "/healthz", "/.well-known/jwks.json", "/.well-known/openid-configuration"]
+)
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_405_outside_the_api_is_a_problem_for_a_json_client(client, path, method):
+    """Django's own 405 (`require_GET`, a view's methods) was an empty text/html body for every
+    client: a JSON client (a JWKS fetcher) gets the problem the README promises at any URL."""
+    response = getattr(client, method)(path, HTTP_ACCEPT="application/json")
+    assert_problem(response, 405)
+    assert "GET" in response["Allow"]
+    page = getattr(client, method)(path, HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert page.status_code == 405 and "GET" in page["Allow"]
+
+
 def test_415_for_an_unsupported_body_type(api_client):
     response = api_client.post("/api/v1/auth/token/", data="email=x", content_type="text/plain")
 

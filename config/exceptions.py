@@ -8,12 +8,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 from accounts.login_gate import TooManyAttempts
+from config.negotiation import render_as_json
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def problem_exception_handler(exc, context):
             errors = _field_errors([detail]) if response.status_code == 400 else None
             response.data = problem(response.status_code, detail, code=code, errors=errors)
     request = context.get("request")
-    renderer = getattr(request, "accepted_renderer", None)
-    if renderer is None or isinstance(renderer, JSONRenderer):
+    if not isinstance(getattr(request, "accepted_renderer", None), BrowsableAPIRenderer):
+        render_as_json(request)
         response.content_type = PROBLEM_CONTENT_TYPE
     return response

@@ -106,6 +106,8 @@ MIDDLEWARE = [
     # Hardening: a Content-Security-Policy on every response, no-store on the API's personal data.
     "csp.middleware.CSPMiddleware",
     "config.middleware.NoStoreAPIMiddleware",
+    # Django's 405 as a problem for JSON clients, like every other error.
+    "config.middleware.NotAllowedProblemMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -339,6 +341,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "NUM_PROXIES": NUM_PROXIES,
+    # OPTIONS describes only what the caller may send (the policy's read-only fields).
+    "DEFAULT_METADATA_CLASS": "users_api.metadata.PolicyMetadata",
     "DEFAULT_PAGINATION_CLASS": "users_api.pagination.UserPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

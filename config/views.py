@@ -3,7 +3,7 @@ for JSON clients and the API)."""
 
 import sys
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -16,10 +16,20 @@ from config.exceptions import DATABASE_RETRY_AFTER, is_database_outage, problem_
 _NEGOTIATED = ["application/json", "application/problem+json", "text/html"]
 
 
+def _format_parameter(request):
+    """`?format=`, or None where the query string is one Django refuses to read (more than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS parameters): the error views answer exactly that error, so
+    reading it again must not raise a second time."""
+    try:
+        return request.GET.get("format")
+    except TooManyFieldsSent:
+        return None
+
+
 def wants_json(request):
     """JSON for `?format=json` or an Accept that prefers JSON; under /api/ JSON unless HTML is
     asked for by name (a browser); elsewhere HTML unless JSON is asked for by name."""
-    if request.GET.get("format") == "json":
+    if _format_parameter(request) == "json":
         return True
     accept = request.headers.get("Accept", "")
     if not any(media_type in accept for media_type in _NEGOTIATED):

@@ -47,8 +47,18 @@ class UserViewSet(
     # Closing one's account and changing privileges need recent authentication (the schema).
     recent_auth_operations = {("DELETE", "me"), ("PUT", "update"), ("PATCH", "partial_update")}
 
+    def _method_action(self):
+        """The action the request's method runs on this route. DRF asks about other methods on
+        a clone of the request while keeping the original action (OPTIONS is `metadata`, the
+        browsable API's forms are the GET's): asked by method, "may I POST here" is `create`'s
+        question, and an OPTIONS is answered as its route's GET."""
+        request, actions = getattr(self, "request", None), getattr(self, "action_map", None)
+        if request is None or not actions:
+            return self.action
+        return actions.get(request.method.lower()) or actions.get("get") or self.action
+
     def get_permissions(self):
-        if self.action in STAFF_ONLY_ACTIONS:
+        if self._method_action() in STAFF_ONLY_ACTIONS:
             return [IsStaff()]
         return [IsAuthenticated()]
 
@@ -56,9 +66,10 @@ class UserViewSet(
         return policy.visible_users(self.request.user, User.objects.all())
 
     def get_serializer_class(self):
-        if self.action == "create":
+        action = self._method_action()
+        if action == "create":
             return UserCreateSerializer
-        if self.action == "me":
+        if action == "me":
             return ProfileSerializer
         return UserSerializer
 

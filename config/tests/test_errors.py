@@ -105,6 +105,20 @@ def test_405_names_the_allowed_methods(auth_client):
     assert response["Allow"] == "POST, OPTIONS"
 
 
+@pytest.mark.parametrize(
+    "path", ["/", "/healthz", "/.well-known/jwks.json", "/.well-known/openid-configuration"]
+)
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_405_outside_the_api_is_a_problem_for_a_json_client(client, path, method):
+    """Django's own 405 (`require_GET`, a view's methods) was an empty text/html body for every
+    client: a JSON client (a JWKS fetcher) gets the problem the README promises at any URL."""
+    response = getattr(client, method)(path, HTTP_ACCEPT="application/json")
+    assert_problem(response, 405)
+    assert "GET" in response["Allow"]
+    page = getattr(client, method)(path, HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert page.status_code == 405 and "GET" in page["Allow"]
+
+
 def test_415_for_an_unsupported_body_type(api_client):
     response = api_client.post("/api/v1/auth/token/", data="email=x", content_type="text/plain")
 
@@ -236,3 +250,59 @@ def test_home_page_links_the_docs_the_browsable_api_and_the_admin(client):
         'href="/admin/"',
     ):
         assert link in html
+
+
+def _too_many_parameters():
+    from django.conf import settings
+
+    return "&".join(f"p{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+
+def test_400_for_more_query_parameters_than_django_reads(staff_client, api_client, client):
+    """Past DATA_UPLOAD_MAX_NUMBER_FIELDS parameters, reading `request.GET` raises: DRF's content
+    negotiation did, Django answered with handler400, whose negotiation (`?format=json`) read
+    `request.GET` again and raised, and so did handler500: the server's bare 500 at any URL."""
+    query = _too_many_parameters()
+    assert_problem(staff_client.get(f"/api/v1/users/?{query}"), 400)
+    assert_problem(api_client.get(f"/api/v1/auth/sessions/?{query}"), 400)
+    assert_problem(
+        api_client.post(f"/api/v1/auth/token/?{query}", {"email": "a@example.com"}, format="json"),
+        400,
+    )
+    # A page that reads its query string (`next`) answers the same, as a page or a problem.
+    assert_problem(client.get(f"/api-auth/login/?{query}", HTTP_ACCEPT="application/json"), 400)
+    page = client.get(f"/api-auth/login/?{query}", HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert page.status_code == 400 and "Bad request" in page.content.decode()
+
+
+DOC_PAGES = ["/api/v1/docs/", "/api/v1/docs/?script", "/api/v1/redoc/", "/api/v1/schema/"]
+
+
+@pytest.mark.parametrize("path", DOC_PAGES)
+@pytest.mark.parametrize("method", ["get", "head", "post", "put", "patch", "delete"])
+@pytest.mark.parametrize("accept", ["application/json", "text/html", "application/xml", "*/*"])
+def test_the_documentation_pages_errors_are_problems(path, method, accept):
+    """The docs render with templates (Swagger UI, ReDoc) or as YAML: their 405 and 406 were
+    the template renderer's plain text (`406 Not Acceptable`) or YAML, labelled
+    `application/problem+json` or not labelled a problem at all."""
+    response = getattr(Client(), method)(path, HTTP_ACCEPT=accept)
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code >= 400:
+        assert response["Content-Type"] == PROBLEM
+        if method != "head":
+            assert_problem(response, response.status_code)
+
+
+@pytest.mark.parametrize("path", DOC_PAGES)
+@pytest.mark.parametrize("accept", ["application/json", "text/html", "*/*", None])
+def test_options_of_the_documentation_pages_is_not_a_500(path, accept):
+    """OPTIONS's metadata (a dict) went to Swagger UI's template renderer, which has no template
+    for it: a 500 for anyone, no login needed. OPTIONS answers JSON."""
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = Client(raise_request_exception=False).options(path, **headers)
+    assert response.status_code < 500, response.content[:300]
+    if response.status_code == 200:
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()["name"]
+    else:
+        assert_problem(response, response.status_code)

@@ -15,10 +15,63 @@ import csp.constants
 import dj_database_url
 import environ
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+def _refuse_to_start(reason):
+    """Stop every entry point (manage.py, WSGI, ASGI) with one clear line instead of a traceback."""
+    sys.stderr.write(f"Roster refuses to start: {reason}\n")
+    # 3 is gunicorn's "worker failed to boot" code: the arbiter stops instead of respawning.
+    raise SystemExit(3)
+
+
+class _Env(environ.Env):
+    """django-environ, strict: a value it cannot read refuses to start with one line naming the
+    variable (never a traceback), and a boolean must be spelled as one: `SESSION_COOKIE_SECURE=ture`
+    would otherwise silently read as False."""
+
+    TRUE = ("true", "on", "ok", "y", "yes", "1")
+    FALSE = ("false", "off", "no", "n", "0", "")
+
+    def get_value(self, var, *args, **kwargs):
+        try:
+            return super().get_value(var, *args, **kwargs)
+        except (ValueError, TypeError, ImproperlyConfigured) as exc:
+            _refuse_to_start(f"{var} cannot be read: {exc}")
+
+    def bool(self, var, default=environ.Env.NOTSET):
+        value = self.get_value(var, cast=str, default=default)
+        if isinstance(value, bool):
+            return value
+        if value.strip().lower() in self.TRUE:
+            return True
+        if value.strip().lower() in self.FALSE:
+            return False
+        _refuse_to_start(f"{var} must be True or False, not {value!r}.")
+
+    def int(self, var, default=environ.Env.NOTSET, *, minimum=None):
+        value = super().int(var, default=default)
+        if minimum is not None and value < minimum:
+            _refuse_to_start(f"{var} must be at least {minimum}, not {value}.")
+        return value
+
+    def parsed_url(self, var, parse, *args, **kwargs):
+        try:
+            return parse(*args, **kwargs)
+        except (ValueError, TypeError, KeyError, ImproperlyConfigured) as exc:
+            # The exception names the scheme or the part at fault, never the URL's password.
+            _refuse_to_start(f"{var} is not a URL Roster can use: {exc}")
+
+    def cache_url(self, var, default=environ.Env.NOTSET, backend=None):
+        return self.parsed_url(var, super().cache_url, var, default=default, backend=backend)
+
+    def email_url(self, var, default=environ.Env.NOTSET, backend=None):
+        return self.parsed_url(var, super().email_url, var, default=default, backend=backend)
+
+
+env = _Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")
 
@@ -28,13 +81,6 @@ DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY_PLACEHOLDER = "change-me-to-a-random-string-of-at-least-50-characters"  # noqa: S105
 DEVELOPMENT_SECRET_KEY = "django-insecure-roster-development-only-key-never-use-in-production"  # noqa: S105
-
-
-def _refuse_to_start(reason):
-    """Stop every entry point (manage.py, WSGI, ASGI) with one clear line instead of a traceback."""
-    sys.stderr.write(f"Roster refuses to start: {reason}\n")
-    # 3 is gunicorn's "worker failed to boot" code: the arbiter stops instead of respawning.
-    raise SystemExit(3)
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -130,9 +176,11 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": env.parsed_url(
+        "DATABASE_URL",
+        dj_database_url.parse,
         env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env.int("CONN_MAX_AGE", default=600),
+        conn_max_age=env.int("CONN_MAX_AGE", default=600, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -164,7 +212,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Roster <no-reply@loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 # A slow or silent mail server fails a send after this many seconds (the worker retries it).
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10, minimum=1)
 
 # --- Background work (accounts/background) --------------------------------------------------------
 
@@ -211,11 +259,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Reset and verification links expire after a day; both are single-use by construction.
-PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24, minimum=1)
 # Webhook endpoints on private, loopback or link-local addresses are refused unless this is on.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 # How long the old address's "this was not me" link of an email change works.
-EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14)
+EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14, minimum=1)
 
 # --- Security -----------------------------------------------------------------------------------
 
@@ -224,7 +272,7 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # The refresh token's cookie (`"refresh_in_cookie": true` at login) is Secure like the session's.
 REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -256,7 +304,7 @@ CONTENT_SECURITY_POLICY = {
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # How many reverse proxies sit in front; the throttles take the client IP from the socket when 0.
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+NUM_PROXIES = env.int("NUM_PROXIES", default=0, minimum=0)
 
 # --- Internationalisation, static files ---------------------------------------------------------
 
@@ -279,13 +327,22 @@ STORAGES = {
 # --- Django REST framework, SimpleJWT, drf-spectacular ------------------------------------------
 
 
-def _duration(value):
-    """Parse `30s`, `5m`, `12h` or `1d` into a timedelta."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
+MAX_DURATION = timedelta(days=365)
+
+
+def _duration(name, default):
+    """Read `30s`, `5m`, `12h` or `1d` from the variable `name` into a timedelta: more than zero
+    (a zero lifetime or window makes every token or login stale at once) and at most a year (a
+    lifetime past the calendar's end would fail every login with a 500)."""
+    value = env.str(name, default=default)
+    match = re.fullmatch(r"\s*(\d{1,9})\s*([smhd])\s*", value)
     if not match:
-        _refuse_to_start(f"token lifetime {value!r} is not a number followed by s, m, h or d.")
+        _refuse_to_start(f"{name} {value!r} is not a number followed by s, m, h or d.")
     number, unit = int(match[1]), match[2]
-    return timedelta(seconds=number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    duration = timedelta(seconds=number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    if not timedelta(0) < duration <= MAX_DURATION:
+        _refuse_to_start(f"{name} {value!r} must be more than 0 and at most 365d.")
+    return duration
 
 
 DEFAULT_THROTTLE_RATES = {
@@ -348,8 +405,8 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": _duration(env.str("ACCESS_TOKEN_LIFETIME", default="5m")),
-    "REFRESH_TOKEN_LIFETIME": _duration(env.str("REFRESH_TOKEN_LIFETIME", default="1d")),
+    "ACCESS_TOKEN_LIFETIME": _duration("ACCESS_TOKEN_LIFETIME", "5m"),
+    "REFRESH_TOKEN_LIFETIME": _duration("REFRESH_TOKEN_LIFETIME", "1d"),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     # Signed by accounts.signing's keys (ES256/EdDSA, with kid), never by SECRET_KEY.
@@ -384,9 +441,9 @@ for _key in JWT_KEY_ENCRYPTION_KEYS:
         )
 # Cache-Control max-age of /.well-known/jwks.json; a new key is published this long (plus the key
 # cache) before it signs.
-JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300, minimum=0)
 # How long each process keeps the keys it read from the database.
-SIGNING_KEYS_CACHE_SECONDS = env.int("SIGNING_KEYS_CACHE_SECONDS", default=5)
+SIGNING_KEYS_CACHE_SECONDS = env.int("SIGNING_KEYS_CACHE_SECONDS", default=5, minimum=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roster API",
@@ -409,7 +466,7 @@ SPECTACULAR_SETTINGS = {
 # --- Second factors and passkeys (accounts.mfa, accounts.reauth) -------------------------------
 
 # Sensitive changes need a login or reauthentication this recent (DESIGN.md, "recent auth").
-REAUTH_WINDOW = _duration(env.str("REAUTH_WINDOW", default="10m"))
+REAUTH_WINDOW = _duration("REAUTH_WINDOW", "10m")
 # Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, they
 # are derived from SECRET_KEY and SECRET_KEY_FALLBACKS (accounts/mfa/crypto.py).
 MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
@@ -422,6 +479,13 @@ WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[SITE_URL])
 
 # LOG_FORMAT=json: one JSON object per line (production's default), with the request id.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    _refuse_to_start(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    _refuse_to_start(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -441,6 +505,6 @@ LOGGING = {
             "filters": ["request_id"],
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -187,3 +187,52 @@ def test_filemail_url_writes_to_an_absolute_folder(tmp_path):
         "django.core.mail.backends.filebased.EmailBackend",
         str(tmp_path),
     ]
+
+
+PRODUCTION = {"DEBUG": "False", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "roster.example.com"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NUM_PROXIES", "abc"),
+        ("NUM_PROXIES", "-1"),
+        ("CONN_MAX_AGE", "ten"),
+        ("SECURE_HSTS_SECONDS", "x"),
+        ("PASSWORD_RESET_TIMEOUT", "-5"),
+        ("EMAIL_TIMEOUT", "0"),
+        ("DATABASE_URL", "garbage"),
+        ("DATABASE_URL", "postgres://roster:s3cret@db:port/roster"),
+        ("CACHE_URL", "rediss-typo://cache:6379/0"),
+        ("EMAIL_URL", "smtp-tls://user:s3cret@mail:587"),
+        ("THROTTLE_RATES", "login"),
+        ("ACCESS_TOKEN_LIFETIME", "0m"),
+        ("REFRESH_TOKEN_LIFETIME", "99999999999999d"),
+        ("REFRESH_TOKEN_LIFETIME", "3000000d"),
+        ("REAUTH_WINDOW", "0s"),
+        ("LOG_LEVEL", "LOUD"),
+        ("LOG_FORMAT", "xml"),
+        # A misspelt boolean read as False would silently switch a protection off.
+        ("SESSION_COOKIE_SECURE", "ture"),
+        ("SECURE_SSL_REDIRECT", "Yes please"),
+        ("DEBUG", "maybe"),
+    ],
+)
+def test_a_value_roster_cannot_use_refuses_to_start_with_one_line_naming_it(name, value):
+    result = manage("check", **{**PRODUCTION, name: value})
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Roster refuses to start: {name} "), lines[0]
+    assert "s3cret" not in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SESSION_COOKIE_SECURE", "off"), ("SESSION_COOKIE_SECURE", "0"), ("LOG_LEVEL", "warning")],
+)
+def test_ordinary_spellings_still_start(name, value):
+    result = manage("check", **{**PRODUCTION, name: value})
+
+    assert result.returncode == 0, result.stderr

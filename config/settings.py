@@ -211,6 +211,9 @@ if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Roster <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.hostname:
+    _refuse_to_start(f"SITE_URL {SITE_URL!r} is not an absolute http or https URL.")
 # A slow or silent mail server fails a send after this many seconds (the worker retries it).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10, minimum=1)
 
@@ -282,6 +285,21 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# SITE_URL is where every emailed link points (password reset, verification, email change). A site
+# served over https (SECURE_SSL_REDIRECT) with an http SITE_URL mails links whose first request,
+# token in the path, crosses the network in clear before the redirect; a host ALLOWED_HOSTS does
+# not list makes every link answer 400.
+if not DEBUG and env.str("SITE_URL", default=""):
+    if SECURE_SSL_REDIRECT and _site.scheme != "https":
+        _refuse_to_start(
+            f"SITE_URL {SITE_URL!r} is http while SECURE_SSL_REDIRECT is on; use https:// "
+            "(emailed links carry tokens)."
+        )
+    from django.http.request import validate_host
+
+    if not validate_host(_site.hostname, ALLOWED_HOSTS):
+        _refuse_to_start(f"SITE_URL's host {_site.hostname!r} is not in ALLOWED_HOSTS.")
 
 # Content-Security-Policy (django-csp) on every response: scripts only from Roster itself or with
 # this response's nonce; no framing, no plugins, no <base>, forms post only to Roster. Styles may be
@@ -422,8 +440,9 @@ SIMPLE_JWT = {
 # --- Signing keys and JWKS (accounts.signing) ---------------------------------------------------
 
 # Tokens name their issuer and audience; services verifying them check both.
-JWT_ISSUER = env.str("JWT_ISSUER", default=SITE_URL)
-JWT_AUDIENCE = env.str("JWT_AUDIENCE", default=SITE_URL)
+# Blank (as .env.example ships them) means the default, never an empty `iss` or `aud`.
+JWT_ISSUER = env.str("JWT_ISSUER", default="") or SITE_URL
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="") or SITE_URL
 # Algorithm of keys created without --algorithm (the first one included): ES256 or EdDSA.
 JWT_SIGNING_ALGORITHM = env.str("JWT_SIGNING_ALGORITHM", default="ES256")
 if JWT_SIGNING_ALGORITHM not in ("ES256", "EdDSA"):
@@ -471,9 +490,9 @@ REAUTH_WINDOW = _duration("REAUTH_WINDOW", "10m")
 # are derived from SECRET_KEY and SECRET_KEY_FALLBACKS (accounts/mfa/crypto.py).
 MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
 # WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
-WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "localhost")
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or _site.hostname
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Roster")
-WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[SITE_URL])
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[]) or [SITE_URL]
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------
 

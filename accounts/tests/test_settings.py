@@ -236,3 +236,59 @@ def test_ordinary_spellings_still_start(name, value):
     result = manage("check", **{**PRODUCTION, name: value})
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SITE_URL": "http://roster.example.com"},
+            "SITE_URL 'http://roster.example.com' is http while SECURE_SSL_REDIRECT is on",
+        ),
+        ({"SITE_URL": "https://elsewhere.example.net"}, "SITE_URL's host 'elsewhere.example.net'"),
+        ({"SITE_URL": "roster.example.com"}, "SITE_URL 'roster.example.com' is not an absolute"),
+        ({"SITE_URL": "javascript://roster.example.com"}, "SITE_URL 'javascript:"),
+    ],
+)
+def test_a_site_url_that_would_mail_broken_or_cleartext_links_refuses_to_start(env, message):
+    result = manage("check", **{**PRODUCTION, **env})
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Roster refuses to start: {message}"), lines[0]
+
+
+def test_plain_http_site_url_starts_when_the_site_is_plain_http():
+    result = manage(
+        "check", **PRODUCTION, SITE_URL="http://roster.example.com", SECURE_SSL_REDIRECT="False"
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_blank_issuer_audience_and_webauthn_lines_mean_the_site_url_defaults():
+    # .env.example ships `JWT_ISSUER=` and `JWT_AUDIENCE=` blank: copied as they are, tokens must
+    # not carry an empty `iss`/`aud` nor the discovery document an empty issuer.
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.JWT_ISSUER, s.JWT_AUDIENCE, s.WEBAUTHN_RP_ID, s.WEBAUTHN_ORIGINS)",
+        **PRODUCTION,
+        SITE_URL="https://roster.example.com",
+        JWT_ISSUER="",
+        JWT_AUDIENCE="",
+        WEBAUTHN_RP_ID="",
+        WEBAUTHN_ORIGINS="",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "https://roster.example.com",
+        "https://roster.example.com",
+        "roster.example.com",
+        "['https://roster.example.com']",
+    ]

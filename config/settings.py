@@ -83,20 +83,29 @@ SECRET_KEY_PLACEHOLDER = "change-me-to-a-random-string-of-at-least-50-characters
 DEVELOPMENT_SECRET_KEY = "django-insecure-roster-development-only-key-never-use-in-production"  # noqa: S105
 
 
+def _check_secret_key(name, key):
+    """With DEBUG off, a key anyone can know (the placeholder, the development key in this
+    repository, any `django-insecure` key) or guess (short) would let them forge sessions and
+    password reset links: refuse it, as SECRET_KEY or as one of its fallbacks alike."""
+    if not key:
+        _refuse_to_start(f"{name} is not set (DEBUG is off); set it in the environment or .env.")
+    elif key == SECRET_KEY_PLACEHOLDER:
+        _refuse_to_start(f"{name} is still the placeholder from .env.example; generate a real one.")
+    elif key.startswith("django-insecure"):
+        _refuse_to_start(f"{name} is a public development key; generate a real one.")
+    elif len(key) < 50:
+        _refuse_to_start(f"{name} is shorter than 50 characters; generate a longer one.")
+
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not DEBUG:
-    if not SECRET_KEY:
-        _refuse_to_start("SECRET_KEY is not set (DEBUG is off); set it in the environment or .env.")
-    elif SECRET_KEY == SECRET_KEY_PLACEHOLDER:
-        _refuse_to_start(
-            "SECRET_KEY is still the placeholder from .env.example; generate a real one."
-        )
-    elif len(SECRET_KEY) < 50:
-        _refuse_to_start("SECRET_KEY is shorter than 50 characters; generate a longer one.")
-elif not SECRET_KEY:
-    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 # Old keys still accepted for sessions and emailed links while rotating (JWTs never use SECRET_KEY).
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+if not DEBUG:
+    _check_secret_key("SECRET_KEY", SECRET_KEY)
+    for _fallback in SECRET_KEY_FALLBACKS:
+        _check_secret_key("SECRET_KEY_FALLBACKS", _fallback)
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
@@ -489,6 +498,9 @@ REAUTH_WINDOW = _duration("REAUTH_WINDOW", "10m")
 # Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, they
 # are derived from SECRET_KEY and SECRET_KEY_FALLBACKS (accounts/mfa/crypto.py).
 MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
+# Stretched with HKDF, not with a slow hash: a short one could be guessed from a database dump.
+if any(len(_key) < 32 for _key in MFA_ENCRYPTION_KEY):
+    _refuse_to_start("MFA_ENCRYPTION_KEY holds a key shorter than 32 characters; generate one.")
 # WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
 WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or _site.hostname
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Roster")

@@ -292,3 +292,42 @@ def test_blank_issuer_audience_and_webauthn_lines_mean_the_site_url_defaults():
         "roster.example.com",
         "['https://roster.example.com']",
     ]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        # Public in this repository: anyone could sign a session or a password reset link.
+        (
+            {"SECRET_KEY": "django-insecure-roster-development-only-key-never-use-in-production"},
+            "SECRET_KEY is a public development key",
+        ),
+        ({"SECRET_KEY_FALLBACKS": "old"}, "SECRET_KEY_FALLBACKS is shorter than 50 characters"),
+        (
+            {
+                "SECRET_KEY_FALLBACKS": f"{STRONG_KEY}x,"
+                "change-me-to-a-random-string-of-at-least-50-characters"
+            },
+            "SECRET_KEY_FALLBACKS is still the placeholder",
+        ),
+        ({"MFA_ENCRYPTION_KEY": "secret"}, "MFA_ENCRYPTION_KEY holds a key shorter than 32"),
+    ],
+)
+def test_a_key_anyone_could_know_or_guess_refuses_to_start(env, message):
+    result = manage("check", **{**PRODUCTION, **env})
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Roster refuses to start: {message}"), lines[0]
+
+
+def test_strong_fallbacks_and_mfa_keys_start():
+    result = manage(
+        "check",
+        **PRODUCTION,
+        SECRET_KEY_FALLBACKS=secrets.token_urlsafe(64),
+        MFA_ENCRYPTION_KEY=f"{secrets.token_urlsafe(32)},{secrets.token_urlsafe(32)}",
+    )
+
+    assert result.returncode == 0, result.stderr

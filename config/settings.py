@@ -332,6 +332,13 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # How many reverse proxies sit in front; the throttles take the client IP from the socket when 0.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0, minimum=0)
+# X-Forwarded-Proto is only as trustworthy as the proxy that sets it: with none declared, any client
+# could send `X-Forwarded-Proto: https` over plain http and be served as if on https (no redirect).
+if NUM_PROXIES == 0 and hasattr(sys.modules[__name__], "SECURE_PROXY_SSL_HEADER"):
+    _refuse_to_start(
+        "SECURE_PROXY_SSL_HEADER trusts a proxy's X-Forwarded-Proto, but NUM_PROXIES is 0; "
+        "set NUM_PROXIES to the proxies in front."
+    )
 
 # --- Internationalisation, static files ---------------------------------------------------------
 

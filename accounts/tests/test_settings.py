@@ -331,3 +331,19 @@ def test_strong_fallbacks_and_mfa_keys_start():
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_trusting_x_forwarded_proto_without_a_declared_proxy_refuses_to_start():
+    result = manage("check", **PRODUCTION, SECURE_PROXY_SSL_HEADER="True")
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Roster refuses to start: SECURE_PROXY_SSL_HEADER trusts a proxy's X-Forwarded-Proto, "
+        "but NUM_PROXIES is 0; set NUM_PROXIES to the proxies in front."
+    ]
+
+
+def test_the_production_example_proxy_settings_start():
+    result = manage("check", **PRODUCTION, SECURE_PROXY_SSL_HEADER="True", NUM_PROXIES="1")
+
+    assert result.returncode == 0, result.stderr

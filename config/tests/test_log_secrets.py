@@ -93,3 +93,41 @@ def test_gunicorn_access_log_line_has_no_link_token():
     assert "GET /accounts/password/reset/NjJiZjU1/[redacted]/ HTTP/1.0" in line
     assert "203.0.113.9" in line
     assert not any(token in str(value) for value in atoms.values())
+
+
+@pytest.mark.live
+def test_nginx_access_log_line_has_no_link_token(tmp_path):
+    """The shipped nginx site, in front of a stub app server: its access log line for a reset link
+    (and for a stylesheet that page loads, whose Referer is the link) holds no token."""
+    import http.server
+    import threading
+
+    from config.tests.servers import Nginx, call, free_port
+
+    class Stub(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    stub = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Stub)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    nginx = Nginx(tmp_path, [type("App", (), {"port": stub.server_address[1]})])
+    token = "dj3ykg-1534f0753fd6696350d83d033c1f9920"
+    link = f"/accounts/password/reset/NjJiZjU1/{token}/"
+    try:
+        nginx.start()
+        assert call(nginx.port, "GET", link).status == 200
+        referer = f"http://localhost{link}"
+        assert call(nginx.port, "GET", "/static/x.css", headers={"Referer": referer}).status == 200
+    finally:
+        nginx.stop()
+        stub.shutdown()
+
+    written = (tmp_path / "nginx" / "access.log").read_text()
+    assert '"GET /accounts/password/reset/NjJiZjU1/[redacted]/ HTTP/1.1" 200' in written
+    assert '"http://localhost/accounts/password/reset/NjJiZjU1/[redacted]/"' in written
+    assert token not in written

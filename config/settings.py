@@ -51,10 +51,13 @@ class _Env(environ.Env):
             return False
         _refuse_to_start(f"{var} must be True or False, not {value!r}.")
 
-    def int(self, var, default=environ.Env.NOTSET, *, minimum=None):
+    def int(self, var, default=environ.Env.NOTSET, *, minimum=None, maximum=None):
         value = super().int(var, default=default)
         if minimum is not None and value < minimum:
             _refuse_to_start(f"{var} must be at least {minimum}, not {value}.")
+        if maximum is not None and value > maximum:
+            # A date this far ahead is past the calendar's end: every request using it would 500.
+            _refuse_to_start(f"{var} must be at most {maximum}, not {value}.")
         return value
 
     def parsed_url(self, var, parse, *args, **kwargs):
@@ -271,11 +274,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Reset and verification links expire after a day; both are single-use by construction.
-PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24, minimum=1)
+PASSWORD_RESET_TIMEOUT = env.int(
+    "PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24, minimum=1, maximum=365 * 86400
+)
 # Webhook endpoints on private, loopback or link-local addresses are refused unless this is on.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 # How long the old address's "this was not me" link of an email change works.
-EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14, minimum=1)
+EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14, minimum=1, maximum=365)
 
 # --- Security -----------------------------------------------------------------------------------
 
@@ -476,9 +481,11 @@ for _key in JWT_KEY_ENCRYPTION_KEYS:
         )
 # Cache-Control max-age of /.well-known/jwks.json; a new key is published this long (plus the key
 # cache) before it signs.
-JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300, minimum=0)
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300, minimum=0, maximum=7 * 86400)
 # How long each process keeps the keys it read from the database.
-SIGNING_KEYS_CACHE_SECONDS = env.int("SIGNING_KEYS_CACHE_SECONDS", default=5, minimum=0)
+SIGNING_KEYS_CACHE_SECONDS = env.int(
+    "SIGNING_KEYS_CACHE_SECONDS", default=5, minimum=0, maximum=7 * 86400
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roster API",

@@ -201,6 +201,10 @@ PRODUCTION = {"DEBUG": "False", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "rost
         ("SECURE_HSTS_SECONDS", "x"),
         ("PASSWORD_RESET_TIMEOUT", "-5"),
         ("EMAIL_TIMEOUT", "0"),
+        # Dates this far ahead overflow: every email change would answer 500.
+        ("PASSWORD_RESET_TIMEOUT", "999999999999"),
+        ("EMAIL_CHANGE_REVERT_DAYS", "99999999"),
+        ("JWKS_MAX_AGE", "999999999999"),
         ("DATABASE_URL", "garbage"),
         ("DATABASE_URL", "postgres://roster:s3cret@db:port/roster"),
         ("CACHE_URL", "rediss-typo://cache:6379/0"),

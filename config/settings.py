@@ -115,7 +115,18 @@ ALLOWED_HOSTS = env.list(
 )
 if not DEBUG and not ALLOWED_HOSTS:
     _refuse_to_start("ALLOWED_HOSTS is not set (DEBUG is off); give a comma list of host names.")
+for _host in ALLOWED_HOSTS:
+    if "/" in _host or not _host.strip():
+        # `https://roster.example.com` never matches a Host header: every request would answer 400.
+        _refuse_to_start(f"ALLOWED_HOSTS holds {_host!r}; give host names only, no scheme or path.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    # Django checks this only in `manage.py check`, which gunicorn never runs.
+    if urlsplit(_origin).scheme not in ("http", "https") or not urlsplit(_origin).netloc:
+        _refuse_to_start(
+            f"CSRF_TRUSTED_ORIGINS holds {_origin!r}; give origins with their scheme, "
+            "https://roster.example.com."
+        )
 
 # --- Applications -----------------------------------------------------------------------------
 

@@ -216,6 +216,8 @@ PRODUCTION = {"DEBUG": "False", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "rost
         ("REAUTH_WINDOW", "0s"),
         ("LOG_LEVEL", "LOUD"),
         ("LOG_FORMAT", "xml"),
+        ("ALLOWED_HOSTS", "https://roster.example.com"),
+        ("CSRF_TRUSTED_ORIGINS", "roster.example.com"),
         # A misspelt boolean read as False would silently switch a protection off.
         ("SESSION_COOKIE_SECURE", "ture"),
         ("SECURE_SSL_REDIRECT", "Yes please"),

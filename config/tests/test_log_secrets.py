@@ -11,6 +11,7 @@ from django.test import Client
 
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
 from accounts.tests.factories import UserFactory
+from config.tests.servers import Nginx, call, free_port, live
 
 pytestmark = pytest.mark.django_db
 
@@ -95,14 +96,13 @@ def test_gunicorn_access_log_line_has_no_link_token():
     assert not any(token in str(value) for value in atoms.values())
 
 
-@pytest.mark.live
+@live[0]
+@live[1]  # the PostgreSQL pass, like every test starting nginx
 def test_nginx_access_log_line_has_no_link_token(tmp_path):
     """The shipped nginx site, in front of a stub app server: its access log line for a reset link
     (and for a stylesheet that page loads, whose Referer is the link) holds no token."""
     import http.server
     import threading
-
-    from config.tests.servers import Nginx, call, free_port
 
     class Stub(http.server.BaseHTTPRequestHandler):
         def do_GET(self):

@@ -353,3 +353,42 @@ def test_the_production_example_proxy_settings_start():
     result = manage("check", **PRODUCTION, SECURE_PROXY_SSL_HEADER="True", NUM_PROXIES="1")
 
     assert result.returncode == 0, result.stderr
+
+
+def environment_of(command, path):
+    result = subprocess.run(
+        [*command, str(path)],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.stderr == ""
+    return dict(item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
+
+
+@pytest.mark.parametrize("example", [".env.example", "deploy/env.production.example"])
+def test_the_example_environments_source_in_a_shell_as_django_environ_reads_them(example):
+    # RUNBOOK: `set -a; . /etc/roster/env; set +a`. A value the shell cannot parse (an unquoted
+    # `Roster <no-reply@...>`) stopped the sourcing there: every later line (NUM_PROXIES,
+    # SECURE_PROXY_SSL_HEADER, GUNICORN_BIND, ...) silently fell back to its default.
+    path = ROOT / example
+    names = [
+        line.split("=", 1)[0]
+        for line in path.read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+
+    sourced = environment_of(["bash", "-c", 'set -a; . "$0"; set +a; env -0'], path)
+    read = environment_of(
+        [
+            sys.executable,
+            "-c",
+            "import environ, os, sys; environ.Env.read_env(sys.argv[1]); "
+            "print('\\0'.join(f'{k}={v}' for k, v in os.environ.items()), end='')",
+        ],
+        path,
+    )
+
+    assert {name: sourced.get(name) for name in names} == {name: read[name] for name in names}

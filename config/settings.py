@@ -531,6 +531,29 @@ WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or _site.hostname
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Roster")
 WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[]) or [SITE_URL]
 
+
+def _within(host, domain):
+    return host == domain or host.endswith(f".{domain}")
+
+
+# Browsers only use a passkey on an origin inside its relying party's domain: any other pairing
+# fails every passkey registration and login, which would otherwise surface only then.
+if not DEBUG:
+    if not _within(_site.hostname, WEBAUTHN_RP_ID):
+        _refuse_to_start(
+            f"WEBAUTHN_RP_ID {WEBAUTHN_RP_ID!r} is not SITE_URL's host {_site.hostname!r} "
+            "nor a domain above it."
+        )
+    for _origin in WEBAUTHN_ORIGINS:
+        _parts = urlsplit(_origin)
+        if _parts.scheme not in ("http", "https") or not _within(
+            _parts.hostname or "", WEBAUTHN_RP_ID
+        ):
+            _refuse_to_start(
+                f"WEBAUTHN_ORIGINS holds {_origin!r}, not an origin within WEBAUTHN_RP_ID "
+                f"{WEBAUTHN_RP_ID!r}."
+            )
+
 # --- Logging: to stderr, never a secret ---------------------------------------------------------
 
 # LOG_FORMAT=json: one JSON object per line (production's default), with the request id.

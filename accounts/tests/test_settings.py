@@ -254,6 +254,21 @@ def test_ordinary_spellings_still_start(name, value):
         ({"SITE_URL": "https://elsewhere.example.net"}, "SITE_URL's host 'elsewhere.example.net'"),
         ({"SITE_URL": "roster.example.com"}, "SITE_URL 'roster.example.com' is not an absolute"),
         ({"SITE_URL": "javascript://roster.example.com"}, "SITE_URL 'javascript:"),
+        (
+            {"SITE_URL": "https://roster.example.com", "WEBAUTHN_RP_ID": "example.net"},
+            "WEBAUTHN_RP_ID 'example.net' is not SITE_URL's host",
+        ),
+        (
+            {
+                "SITE_URL": "https://roster.example.com",
+                "WEBAUTHN_ORIGINS": "https://roster.example.com,https://evilexample.com",
+            },
+            "WEBAUTHN_ORIGINS holds 'https://evilexample.com'",
+        ),
+        (
+            {"SITE_URL": "https://roster.example.com", "WEBAUTHN_ORIGINS": "roster.example.com"},
+            "WEBAUTHN_ORIGINS holds 'roster.example.com'",
+        ),
     ],
 )
 def test_a_site_url_that_would_mail_broken_or_cleartext_links_refuses_to_start(env, message):
@@ -263,6 +278,18 @@ def test_a_site_url_that_would_mail_broken_or_cleartext_links_refuses_to_start(e
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"Roster refuses to start: {message}"), lines[0]
+
+
+def test_a_parent_domain_relying_party_and_its_subdomain_origins_start():
+    result = manage(
+        "check",
+        **PRODUCTION,
+        SITE_URL="https://roster.example.com",
+        WEBAUTHN_RP_ID="example.com",
+        WEBAUTHN_ORIGINS="https://roster.example.com,https://login.example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_plain_http_site_url_starts_when_the_site_is_plain_http():

@@ -419,3 +419,25 @@ def test_the_example_environments_source_in_a_shell_as_django_environ_reads_them
     )
 
     assert {name: sourced.get(name) for name in names} == {name: read[name] for name in names}
+
+
+@pytest.mark.parametrize("example", [".env.example", "deploy/env.production.example"])
+def test_the_example_environments_start_once_their_placeholder_keys_are_replaced(example):
+    from cryptography.fernet import Fernet
+
+    values = environment_of(["bash", "-c", 'set -a; . "$0"; set +a; env -0'], ROOT / example)
+    values.pop("PATH", None)
+    values.pop("PWD", None)
+    values.pop("SHLVL", None)
+    values.pop("_", None)
+
+    result = manage(
+        "check",
+        **{
+            **values,
+            "SECRET_KEY": STRONG_KEY,
+            "JWT_KEY_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        },
+    )
+
+    assert result.returncode == 0, result.stderr

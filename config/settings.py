@@ -416,6 +416,12 @@ def _check_rates(rates):
     from accounts.ratelimit import parse_rate  # reads no setting at import
 
     for scope, rate in rates.items():
+        if scope not in DEFAULT_THROTTLE_RATES:
+            # A misspelt scope (`logins=5/hour`) would leave the real one at its default, silently.
+            _refuse_to_start(
+                f"THROTTLE_RATES {scope}: no such scope; the scopes are "
+                f"{', '.join(DEFAULT_THROTTLE_RATES)}."
+            )
         try:
             parse_rate(rate)
         except (TypeError, ValueError) as exc:

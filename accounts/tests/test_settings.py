@@ -210,6 +210,7 @@ PRODUCTION = {"DEBUG": "False", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "rost
         ("CACHE_URL", "rediss-typo://cache:6379/0"),
         ("EMAIL_URL", "smtp-tls://user:s3cret@mail:587"),
         ("THROTTLE_RATES", "login"),
+        ("THROTTLE_RATES", "logins=5/hour"),
         ("ACCESS_TOKEN_LIFETIME", "0m"),
         ("REFRESH_TOKEN_LIFETIME", "99999999999999d"),
         ("REFRESH_TOKEN_LIFETIME", "3000000d"),

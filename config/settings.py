@@ -300,6 +300,13 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # The refresh token's cookie (`"refresh_in_cookie": true` at login) is Secure like the session's.
 REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
+if not DEBUG and SECURE_SSL_REDIRECT:
+    # An https site whose session, CSRF or refresh-token cookie lacks Secure hands it to anyone on
+    # the network who makes the browser request one http:// URL (Django's deploy check only warns,
+    # and gunicorn never runs it; the refresh cookie it does not know at all).
+    for _name in ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "REFRESH_COOKIE_SECURE"):
+        if not vars()[_name]:
+            _refuse_to_start(f"{_name} is off while SECURE_SSL_REDIRECT is on; the site is https.")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)

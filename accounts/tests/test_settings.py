@@ -237,7 +237,7 @@ def test_a_value_roster_cannot_use_refuses_to_start_with_one_line_naming_it(name
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("SESSION_COOKIE_SECURE", "off"), ("SESSION_COOKIE_SECURE", "0"), ("LOG_LEVEL", "warning")],
+    [("SECURE_HSTS_PRELOAD", "off"), ("SECURE_HSTS_PRELOAD", "0"), ("LOG_LEVEL", "warning")],
 )
 def test_ordinary_spellings_still_start(name, value):
     result = manage("check", **{**PRODUCTION, name: value})
@@ -362,6 +362,31 @@ def test_strong_fallbacks_and_mfa_keys_start():
         **PRODUCTION,
         SECRET_KEY_FALLBACKS=secrets.token_urlsafe(64),
         MFA_ENCRYPTION_KEY=f"{secrets.token_urlsafe(32)},{secrets.token_urlsafe(32)}",
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "REFRESH_COOKIE_SECURE"]
+)
+def test_an_https_site_with_a_cookie_not_secure_refuses_to_start(name):
+    result = manage("check", **PRODUCTION, **{name: "False"})
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Roster refuses to start: {name} is off while SECURE_SSL_REDIRECT is on; "
+        "the site is https."
+    ]
+
+
+def test_a_plain_http_test_site_may_drop_secure_cookies():
+    result = manage(
+        "check",
+        **PRODUCTION,
+        SECURE_SSL_REDIRECT="False",
+        SESSION_COOKIE_SECURE="False",
+        CSRF_COOKIE_SECURE="False",
     )
 
     assert result.returncode == 0, result.stderr

@@ -15,10 +15,66 @@ import csp.constants
 import dj_database_url
 import environ
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+def _refuse_to_start(reason):
+    """Stop every entry point (manage.py, WSGI, ASGI) with one clear line instead of a traceback."""
+    sys.stderr.write(f"Roster refuses to start: {reason}\n")
+    # 3 is gunicorn's "worker failed to boot" code: the arbiter stops instead of respawning.
+    raise SystemExit(3)
+
+
+class _Env(environ.Env):
+    """django-environ, strict: a value it cannot read refuses to start with one line naming the
+    variable (never a traceback), and a boolean must be spelled as one: `SESSION_COOKIE_SECURE=ture`
+    would otherwise silently read as False."""
+
+    TRUE = ("true", "on", "ok", "y", "yes", "1")
+    FALSE = ("false", "off", "no", "n", "0", "")
+
+    def get_value(self, var, *args, **kwargs):
+        try:
+            return super().get_value(var, *args, **kwargs)
+        except (ValueError, TypeError, ImproperlyConfigured) as exc:
+            _refuse_to_start(f"{var} cannot be read: {exc}")
+
+    def bool(self, var, default=environ.Env.NOTSET):
+        value = self.get_value(var, cast=str, default=default)
+        if isinstance(value, bool):
+            return value
+        if value.strip().lower() in self.TRUE:
+            return True
+        if value.strip().lower() in self.FALSE:
+            return False
+        _refuse_to_start(f"{var} must be True or False, not {value!r}.")
+
+    def int(self, var, default=environ.Env.NOTSET, *, minimum=None, maximum=None):
+        value = super().int(var, default=default)
+        if minimum is not None and value < minimum:
+            _refuse_to_start(f"{var} must be at least {minimum}, not {value}.")
+        if maximum is not None and value > maximum:
+            # A date this far ahead is past the calendar's end: every request using it would 500.
+            _refuse_to_start(f"{var} must be at most {maximum}, not {value}.")
+        return value
+
+    def parsed_url(self, var, parse, *args, **kwargs):
+        try:
+            return parse(*args, **kwargs)
+        except (ValueError, TypeError, KeyError, ImproperlyConfigured) as exc:
+            # The exception names the scheme or the part at fault, never the URL's password.
+            _refuse_to_start(f"{var} is not a URL Roster can use: {exc}")
+
+    def cache_url(self, var, default=environ.Env.NOTSET, backend=None):
+        return self.parsed_url(var, super().cache_url, var, default=default, backend=backend)
+
+    def email_url(self, var, default=environ.Env.NOTSET, backend=None):
+        return self.parsed_url(var, super().email_url, var, default=default, backend=backend)
+
+
+env = _Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")
 
@@ -30,34 +86,47 @@ SECRET_KEY_PLACEHOLDER = "change-me-to-a-random-string-of-at-least-50-characters
 DEVELOPMENT_SECRET_KEY = "django-insecure-roster-development-only-key-never-use-in-production"  # noqa: S105
 
 
-def _refuse_to_start(reason):
-    """Stop every entry point (manage.py, WSGI, ASGI) with one clear line instead of a traceback."""
-    sys.stderr.write(f"Roster refuses to start: {reason}\n")
-    # 3 is gunicorn's "worker failed to boot" code: the arbiter stops instead of respawning.
-    raise SystemExit(3)
+def _check_secret_key(name, key):
+    """With DEBUG off, a key anyone can know (the placeholder, the development key in this
+    repository, any `django-insecure` key) or guess (short) would let them forge sessions and
+    password reset links: refuse it, as SECRET_KEY or as one of its fallbacks alike."""
+    if not key:
+        _refuse_to_start(f"{name} is not set (DEBUG is off); set it in the environment or .env.")
+    elif key == SECRET_KEY_PLACEHOLDER:
+        _refuse_to_start(f"{name} is still the placeholder from .env.example; generate a real one.")
+    elif key.startswith("django-insecure"):
+        _refuse_to_start(f"{name} is a public development key; generate a real one.")
+    elif len(key) < 50:
+        _refuse_to_start(f"{name} is shorter than 50 characters; generate a longer one.")
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not DEBUG:
-    if not SECRET_KEY:
-        _refuse_to_start("SECRET_KEY is not set (DEBUG is off); set it in the environment or .env.")
-    elif SECRET_KEY == SECRET_KEY_PLACEHOLDER:
-        _refuse_to_start(
-            "SECRET_KEY is still the placeholder from .env.example; generate a real one."
-        )
-    elif len(SECRET_KEY) < 50:
-        _refuse_to_start("SECRET_KEY is shorter than 50 characters; generate a longer one.")
-elif not SECRET_KEY:
-    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 # Old keys still accepted for sessions and emailed links while rotating (JWTs never use SECRET_KEY).
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+if not DEBUG:
+    _check_secret_key("SECRET_KEY", SECRET_KEY)
+    for _fallback in SECRET_KEY_FALLBACKS:
+        _check_secret_key("SECRET_KEY_FALLBACKS", _fallback)
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 if not DEBUG and not ALLOWED_HOSTS:
     _refuse_to_start("ALLOWED_HOSTS is not set (DEBUG is off); give a comma list of host names.")
+for _host in ALLOWED_HOSTS:
+    if "/" in _host or not _host.strip():
+        # `https://roster.example.com` never matches a Host header: every request would answer 400.
+        _refuse_to_start(f"ALLOWED_HOSTS holds {_host!r}; give host names only, no scheme or path.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    # Django checks this only in `manage.py check`, which gunicorn never runs.
+    if urlsplit(_origin).scheme not in ("http", "https") or not urlsplit(_origin).netloc:
+        _refuse_to_start(
+            f"CSRF_TRUSTED_ORIGINS holds {_origin!r}; give origins with their scheme, "
+            "https://roster.example.com."
+        )
 
 # --- Applications -----------------------------------------------------------------------------
 
@@ -132,9 +201,11 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": env.parsed_url(
+        "DATABASE_URL",
+        dj_database_url.parse,
         env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env.int("CONN_MAX_AGE", default=600),
+        conn_max_age=env.int("CONN_MAX_AGE", default=600, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -165,8 +236,11 @@ if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":  # noqa:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Roster <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.hostname:
+    _refuse_to_start(f"SITE_URL {SITE_URL!r} is not an absolute http or https URL.")
 # A slow or silent mail server fails a send after this many seconds (the worker retries it).
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10, minimum=1)
 
 # --- Background work (accounts/background) --------------------------------------------------------
 
@@ -213,11 +287,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Reset and verification links expire after a day; both are single-use by construction.
-PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
+PASSWORD_RESET_TIMEOUT = env.int(
+    "PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24, minimum=1, maximum=365 * 86400
+)
 # Webhook endpoints on private, loopback or link-local addresses are refused unless this is on.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 # How long the old address's "this was not me" link of an email change works.
-EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14)
+EMAIL_CHANGE_REVERT_DAYS = env.int("EMAIL_CHANGE_REVERT_DAYS", default=14, minimum=1, maximum=365)
 
 # --- Security -----------------------------------------------------------------------------------
 
@@ -226,7 +302,14 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # The refresh token's cookie (`"refresh_in_cookie": true` at login) is Secure like the session's.
 REFRESH_COOKIE_SECURE = env.bool("REFRESH_COOKIE_SECURE", default=SESSION_COOKIE_SECURE)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+if not DEBUG and SECURE_SSL_REDIRECT:
+    # An https site whose session, CSRF or refresh-token cookie lacks Secure hands it to anyone on
+    # the network who makes the browser request one http:// URL (Django's deploy check only warns,
+    # and gunicorn never runs it; the refresh cookie it does not know at all).
+    for _name in ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "REFRESH_COOKIE_SECURE"):
+        if not vars()[_name]:
+            _refuse_to_start(f"{_name} is off while SECURE_SSL_REDIRECT is on; the site is https.")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -236,6 +319,21 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# SITE_URL is where every emailed link points (password reset, verification, email change). A site
+# served over https (SECURE_SSL_REDIRECT) with an http SITE_URL mails links whose first request,
+# token in the path, crosses the network in clear before the redirect; a host ALLOWED_HOSTS does
+# not list makes every link answer 400.
+if not DEBUG and env.str("SITE_URL", default=""):
+    if SECURE_SSL_REDIRECT and _site.scheme != "https":
+        _refuse_to_start(
+            f"SITE_URL {SITE_URL!r} is http while SECURE_SSL_REDIRECT is on; use https:// "
+            "(emailed links carry tokens)."
+        )
+    from django.http.request import validate_host
+
+    if not validate_host(_site.hostname, ALLOWED_HOSTS):
+        _refuse_to_start(f"SITE_URL's host {_site.hostname!r} is not in ALLOWED_HOSTS.")
 
 # Content-Security-Policy (django-csp) on every response: scripts only from Roster itself or with
 # this response's nonce; no framing, no plugins, no <base>, forms post only to Roster. Styles may be
@@ -258,7 +356,14 @@ CONTENT_SECURITY_POLICY = {
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # How many reverse proxies sit in front; the throttles take the client IP from the socket when 0.
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+NUM_PROXIES = env.int("NUM_PROXIES", default=0, minimum=0)
+# X-Forwarded-Proto is only as trustworthy as the proxy that sets it: with none declared, any client
+# could send `X-Forwarded-Proto: https` over plain http and be served as if on https (no redirect).
+if NUM_PROXIES == 0 and hasattr(sys.modules[__name__], "SECURE_PROXY_SSL_HEADER"):
+    _refuse_to_start(
+        "SECURE_PROXY_SSL_HEADER trusts a proxy's X-Forwarded-Proto, but NUM_PROXIES is 0; "
+        "set NUM_PROXIES to the proxies in front."
+    )
 
 # --- Internationalisation, static files ---------------------------------------------------------
 
@@ -281,13 +386,22 @@ STORAGES = {
 # --- Django REST framework, SimpleJWT, drf-spectacular ------------------------------------------
 
 
-def _duration(value):
-    """Parse `30s`, `5m`, `12h` or `1d` into a timedelta."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", value)
+MAX_DURATION = timedelta(days=365)
+
+
+def _duration(name, default):
+    """Read `30s`, `5m`, `12h` or `1d` from the variable `name` into a timedelta: more than zero
+    (a zero lifetime or window makes every token or login stale at once) and at most a year (a
+    lifetime past the calendar's end would fail every login with a 500)."""
+    value = env.str(name, default=default)
+    match = re.fullmatch(r"\s*(\d{1,9})\s*([smhd])\s*", value)
     if not match:
-        _refuse_to_start(f"token lifetime {value!r} is not a number followed by s, m, h or d.")
+        _refuse_to_start(f"{name} {value!r} is not a number followed by s, m, h or d.")
     number, unit = int(match[1]), match[2]
-    return timedelta(seconds=number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    duration = timedelta(seconds=number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    if not timedelta(0) < duration <= MAX_DURATION:
+        _refuse_to_start(f"{name} {value!r} must be more than 0 and at most 365d.")
+    return duration
 
 
 DEFAULT_THROTTLE_RATES = {
@@ -311,6 +425,12 @@ def _check_rates(rates):
     from accounts.ratelimit import parse_rate  # reads no setting at import
 
     for scope, rate in rates.items():
+        if scope not in DEFAULT_THROTTLE_RATES:
+            # A misspelt scope (`logins=5/hour`) would leave the real one at its default, silently.
+            _refuse_to_start(
+                f"THROTTLE_RATES {scope}: no such scope; the scopes are "
+                f"{', '.join(DEFAULT_THROTTLE_RATES)}."
+            )
         try:
             parse_rate(rate)
         except (TypeError, ValueError) as exc:
@@ -352,8 +472,8 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": _duration(env.str("ACCESS_TOKEN_LIFETIME", default="5m")),
-    "REFRESH_TOKEN_LIFETIME": _duration(env.str("REFRESH_TOKEN_LIFETIME", default="1d")),
+    "ACCESS_TOKEN_LIFETIME": _duration("ACCESS_TOKEN_LIFETIME", "5m"),
+    "REFRESH_TOKEN_LIFETIME": _duration("REFRESH_TOKEN_LIFETIME", "1d"),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     # Signed by accounts.signing's keys (ES256/EdDSA, with kid), never by SECRET_KEY.
@@ -369,8 +489,9 @@ SIMPLE_JWT = {
 # --- Signing keys and JWKS (accounts.signing) ---------------------------------------------------
 
 # Tokens name their issuer and audience; services verifying them check both.
-JWT_ISSUER = env.str("JWT_ISSUER", default=SITE_URL)
-JWT_AUDIENCE = env.str("JWT_AUDIENCE", default=SITE_URL)
+# Blank (as .env.example ships them) means the default, never an empty `iss` or `aud`.
+JWT_ISSUER = env.str("JWT_ISSUER", default="") or SITE_URL
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="") or SITE_URL
 # Algorithm of keys created without --algorithm (the first one included): ES256 or EdDSA.
 JWT_SIGNING_ALGORITHM = env.str("JWT_SIGNING_ALGORITHM", default="ES256")
 if JWT_SIGNING_ALGORITHM not in ("ES256", "EdDSA"):
@@ -388,9 +509,11 @@ for _key in JWT_KEY_ENCRYPTION_KEYS:
         )
 # Cache-Control max-age of /.well-known/jwks.json; a new key is published this long (plus the key
 # cache) before it signs.
-JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300, minimum=0, maximum=7 * 86400)
 # How long each process keeps the keys it read from the database.
-SIGNING_KEYS_CACHE_SECONDS = env.int("SIGNING_KEYS_CACHE_SECONDS", default=5)
+SIGNING_KEYS_CACHE_SECONDS = env.int(
+    "SIGNING_KEYS_CACHE_SECONDS", default=5, minimum=0, maximum=7 * 86400
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Roster API",
@@ -413,23 +536,60 @@ SPECTACULAR_SETTINGS = {
 # --- Second factors and passkeys (accounts.mfa, accounts.reauth) -------------------------------
 
 # Sensitive changes need a login or reauthentication this recent (DESIGN.md, "recent auth").
-REAUTH_WINDOW = _duration(env.str("REAUTH_WINDOW", default="10m"))
+REAUTH_WINDOW = _duration("REAUTH_WINDOW", "10m")
 # Keys encrypting TOTP secrets at rest (comma list: the first encrypts, all decrypt). Unset, they
 # are derived from SECRET_KEY and SECRET_KEY_FALLBACKS (accounts/mfa/crypto.py).
 MFA_ENCRYPTION_KEY = env.list("MFA_ENCRYPTION_KEY", default=[])
+# Stretched with HKDF, not with a slow hash: a short one could be guessed from a database dump.
+if any(len(_key) < 32 for _key in MFA_ENCRYPTION_KEY):
+    _refuse_to_start("MFA_ENCRYPTION_KEY holds a key shorter than 32 characters; generate one.")
 # WebAuthn: the relying party id (the site's domain) and the origins passkeys may be used from.
-WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=urlsplit(SITE_URL).hostname or "localhost")
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="") or _site.hostname
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Roster")
-WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[SITE_URL])
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[]) or [SITE_URL]
+
+
+def _within(host, domain):
+    return host == domain or host.endswith(f".{domain}")
+
+
+# Browsers only use a passkey on an origin inside its relying party's domain: any other pairing
+# fails every passkey registration and login, which would otherwise surface only then.
+if not DEBUG:
+    if not _within(_site.hostname, WEBAUTHN_RP_ID):
+        _refuse_to_start(
+            f"WEBAUTHN_RP_ID {WEBAUTHN_RP_ID!r} is not SITE_URL's host {_site.hostname!r} "
+            "nor a domain above it."
+        )
+    for _origin in WEBAUTHN_ORIGINS:
+        _parts = urlsplit(_origin)
+        if _parts.scheme not in ("http", "https") or not _within(
+            _parts.hostname or "", WEBAUTHN_RP_ID
+        ):
+            _refuse_to_start(
+                f"WEBAUTHN_ORIGINS holds {_origin!r}, not an origin within WEBAUTHN_RP_ID "
+                f"{WEBAUTHN_RP_ID!r}."
+            )
 
 # --- Logging: to stderr, never a secret ---------------------------------------------------------
 
 # LOG_FORMAT=json: one JSON object per line (production's default), with the request id.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    _refuse_to_start(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    _refuse_to_start(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.request_id.RequestIdFilter"},
+        # An emailed link's token never reaches a log line (a reader could use the link).
+        "link_tokens": {"()": "config.log_filters.RedactLinkTokensFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -442,9 +602,9 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "link_tokens"],
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -8,6 +8,8 @@ operator turns are environment variables, so one file serves every host.
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
 # Private address only: nginx is the one way in (NUM_PROXIES=1 trusts its X-Forwarded-For).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
@@ -42,4 +44,22 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+class RosterLogger(Logger):
+    """gunicorn's logger, writing the path of an emailed link (password reset, verification,
+    email change) without its token: whoever reads the access log must not get a usable link."""
+
+    def atoms(self, resp, req, environ, request_time):
+        # Imported here: gunicorn puts the project on sys.path after reading this file.
+        from accounts.logsafe import redact_link_tokens
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            name: redact_link_tokens(value) if isinstance(value, str) else value
+            for name, value in atoms.items()
+        }
+
+
+logger_class = RosterLogger
 proc_name = "roster"

@@ -8,6 +8,7 @@ delay doubling from 30 s up to 2 h; after MAX_ATTEMPTS (about 10 hours) or a per
 """
 
 import logging
+import re
 import smtplib
 from datetime import timedelta
 
@@ -27,6 +28,20 @@ LONGEST_RETRY_SECONDS = 2 * 60 * 60
 
 class GaveUp(Exception):
     """The last attempt of a task failed; it is listed as undelivered mail."""
+
+
+class SendFailed(Exception):
+    """An attempt failed and another is queued; its message is `describe(exc)`."""
+
+
+# smtplib's errors carry the addresses (SMTPRecipientsRefused is {address: (code, reply)}); the
+# logs, and the task results the worker writes and logs, name the user and never the address.
+_ADDRESS = re.compile(r"[^\s'\"<>(),:]+@[^\s'\"<>(),:]+")
+
+
+def describe(exc: Exception) -> str:
+    """`exc` as a log line may hold it: its type and text, any address replaced."""
+    return _ADDRESS.sub("<address>", f"{type(exc).__name__}: {exc}")[:300]
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -54,7 +69,8 @@ def send_email(*, kind: str, user_id: str, to: str, context: dict, attempt: int 
     except (smtplib.SMTPException, OSError) as exc:
         job = {"kind": kind, "user_id": user_id, "to": to, "context": context}
         _retry_or_give_up(job, attempt=attempt, exc=exc)
-        raise
+        # Not `raise`: the worker logs the failure with its traceback, address included.
+        raise SendFailed(describe(exc)) from None
     return "sent"
 
 
@@ -75,7 +91,7 @@ def _retry_or_give_up(job, *, attempt, exc):
         send_email.using(run_after=timezone.now() + delay).enqueue(**job, attempt=attempt + 1)
         logger.warning(
             "Could not send the %s email to user %s (attempt %d, %s); retrying in %d s",
-            job["kind"], job["user_id"], attempt, exc, delay.total_seconds(),
+            job["kind"], job["user_id"], attempt, describe(exc), delay.total_seconds(),
         )  # fmt: skip
         return
     UndeliveredMail.objects.create(
@@ -88,6 +104,6 @@ def _retry_or_give_up(job, *, attempt, exc):
     )
     logger.error(
         "Gave up on the %s email to user %s after %d attempt(s): %s",
-        job["kind"], job["user_id"], attempt, exc,
+        job["kind"], job["user_id"], attempt, describe(exc),
     )  # fmt: skip
-    raise GaveUp(f"{job['kind']} to user {job['user_id']}") from exc
+    raise GaveUp(f"{job['kind']} to user {job['user_id']}: {describe(exc)}") from None

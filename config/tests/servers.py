@@ -304,6 +304,7 @@ class Nginx:
             "ROSTER_LISTEN": f"{HOST}:{self.port}",
             "ROSTER_SERVER_NAME": "localhost",
             "ROSTER_APP_SERVERS": upstreams,
+            "ROSTER_ACCESS_LOG": str(self.dir / "access.log"),
         }.items():
             site = site.replace("${" + name + "}", value)
         (self.dir / "roster.conf").write_text(site)
@@ -315,7 +316,7 @@ class Nginx:
             f"daemon off;\nworker_processes 1;\npid {self.dir}/nginx.pid;\n"
             f"error_log {self.dir}/error.log warn;\n"
             "events { worker_connections 1024; }\n"
-            f"http {{\n    access_log {self.dir}/access.log;\n{temp_paths}\n"
+            f"http {{\n{temp_paths}\n"
             f"    include {self.dir}/roster.conf;\n}}\n"
         )
         self.process = None

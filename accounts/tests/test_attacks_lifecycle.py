@@ -143,3 +143,43 @@ def test_the_admin_and_the_api_show_a_deleted_users_events_without_error():
     assert staff_api.get(f"/api/v1/users/{victim.pk}/").status_code == 404
     assert staff_api.delete(f"/api/v1/users/{victim.pk}/").status_code == 404
     assert staff_api.get(f"/api/v1/users/{victim.pk}/sessions/").status_code == 404
+
+
+def reused_refresh_token(account, api_client):
+    holder = bearer_client(account)
+    first = api_client.post(
+        "/api/v1/auth/token/refresh/", {"refresh": holder.refresh_token}, format="json"
+    )
+    assert first.status_code == 200
+    again = api_client.post(
+        "/api/v1/auth/token/refresh/", {"refresh": holder.refresh_token}, format="json"
+    )
+    assert again.status_code == 401
+
+
+@pytest.mark.parametrize("history", ["refresh_token_reuse", "email_change"])
+def test_a_superuser_can_hard_delete_a_user_whatever_their_history(api_client, history):
+    root = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    victim = UserFactory(password=PASSWORD, email_verified=True)
+    if history == "refresh_token_reuse":
+        reused_refresh_token(victim, api_client)
+        assert victim.refresh_token_reuses.exists()
+    else:
+        from accounts.emailchange.models import EmailChange
+
+        EmailChange.objects.create(
+            user=victim,
+            old_email=victim.email,
+            new_email="new-home@example.com",
+            confirm_by="2099-01-01T00:00:00Z",
+            revert_by="2099-01-01T00:00:00Z",
+        )
+    browser = admin_browser(root)
+    delete_url = f"{CHANGELIST}{victim.pk}/delete/"
+
+    confirmation = browser.get(delete_url)
+    assert confirmation.status_code == 200
+    assert "permission to delete" not in confirmation.content.decode()
+    assert browser.post(delete_url, {"post": "yes"}).status_code == 302
+    assert not User.objects.filter(pk=victim.pk).exists()
+    assert bulk_delete(browser, UserFactory()).status_code == 302

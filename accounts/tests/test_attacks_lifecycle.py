@@ -183,3 +183,39 @@ def test_a_superuser_can_hard_delete_a_user_whatever_their_history(api_client, h
     assert browser.post(delete_url, {"post": "yes"}).status_code == 302
     assert not User.objects.filter(pk=victim.pk).exists()
     assert bulk_delete(browser, UserFactory()).status_code == 302
+
+
+def test_prune_events_also_removes_the_old_copies_in_the_webhook_delivery_log(staff_client, user):
+    # Each delivery holds the whole event (address, User-Agent, data): pruning the events left
+    # those copies in the delivery log for ever.
+    from datetime import timedelta
+
+    from django.db.models import QuerySet
+    from django.utils import timezone
+
+    from accounts.audit.events import record
+    from accounts.tests.test_commands import run
+    from accounts.webhooks.models import WebhookDelivery
+
+    created = staff_client.post(
+        "/api/v1/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "event_types": ["login_failed"]},
+        format="json",
+    )
+    assert created.status_code == 201
+    for _ in range(3):
+        record("login_failed", user=user, data={"method": "password", "purpose": "login"})
+    old, old_pending, recent = WebhookDelivery.objects.order_by("id")
+    long_ago = timezone.now() - timedelta(days=500)
+    WebhookDelivery.objects.filter(pk__in=[old.pk, old_pending.pk]).update(created_at=long_ago)
+    WebhookDelivery.objects.filter(pk__in=[old.pk, recent.pk]).update(status="delivered")
+    events = SecurityEvent.objects.filter(type="login_failed").order_by("id")
+    for event, moment in zip(events, [long_ago, long_ago, timezone.now()], strict=True):
+        # Events refuse updates; the base QuerySet's update backdates one for the test.
+        QuerySet.update(SecurityEvent.objects.filter(pk=event.pk), at=moment)
+
+    run("prune_events", "--older-than", "400d")
+
+    left = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    # The old finished one goes; one still waiting to be delivered stays, as does a recent one.
+    assert left == {old_pending.pk, recent.pk}

@@ -219,3 +219,26 @@ def test_prune_events_also_removes_the_old_copies_in_the_webhook_delivery_log(st
     left = set(WebhookDelivery.objects.values_list("pk", flat=True))
     # The old finished one goes; one still waiting to be delivered stays, as does a recent one.
     assert left == {old_pending.pk, recent.pk}
+
+
+def test_a_deleted_users_signed_in_browser_is_signed_out_not_an_error():
+    root = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    victim = UserFactory(password=PASSWORD, is_staff=True)
+    victim.user_permissions.add(Permission.objects.get(codename="view_user"))
+    victims_browser = Client()
+    login = victims_browser.post(
+        "/admin/login/", {"username": victim.email, "password": PASSWORD, "next": "/admin/"}
+    )
+    assert login.status_code == 302
+    assert victims_browser.get(CHANGELIST).status_code == 200
+
+    assert (
+        admin_browser(root).post(f"{CHANGELIST}{victim.pk}/delete/", {"post": "yes"}).status_code
+        == 302
+    )
+
+    assert victims_browser.get(CHANGELIST).status_code == 302  # to the login page
+    assert victims_browser.get("/api/v1/users/me/", HTTP_ACCEPT="application/json").status_code in (
+        401,
+        403,
+    )

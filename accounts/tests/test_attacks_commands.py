@@ -199,3 +199,16 @@ def test_export_then_import_of_formula_like_names_changes_nothing(tmp_path_facto
     assert "0 created, 0 updated, 1 unchanged" in out
     stored = User.objects.get()
     assert (stored.first_name, stored.last_name) == (first, last)
+
+
+@pytest.mark.parametrize("email", ["-bob@example.com", "+bob@example.com", "=bob@example.com"])
+def test_an_email_that_looks_like_a_formula_round_trips(tmp_path, email):
+    User.objects.create_user(email=email)
+    target = tmp_path / "users.csv"
+    run("export_users", "--output", str(target))
+    assert f"\n{User.objects.get().pk},'{email}," in target.read_text(encoding="utf-8")
+
+    out, _ = run("import_users", str(target))
+
+    assert "0 created, 0 updated, 1 unchanged" in out
+    assert User.objects.get().email == email

@@ -218,6 +218,23 @@ class UserAdmin(SecondFactorsAdminMixin, DjangoUserAdmin):
             for user in queryset:
                 services.user_delete(actor=request.user, user=user)
 
+    def get_deleted_objects(self, objs, request):
+        """What deleting `objs` removes, and what stops it: the policy, per user.
+
+        The rows that go with a user (their sessions, email changes, refresh token reuses,
+        factors) are theirs, written only by the services and read-only here, so Django's check
+        of each one's delete permission refused every hard delete of a user who had one: the
+        policy's `delete` decides for them, as `services.user_delete` does."""
+        to_delete, model_count, _, protected = super().get_deleted_objects(objs, request)
+        refused = any(
+            policy.refused_fields(
+                actor=request.user, user=user, fields={"delete"}, entry=Entry.ADMIN
+            )
+            for user in objs
+        )
+        perms_needed = {self.opts.verbose_name} if refused else set()
+        return to_delete, model_count, perms_needed, protected
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and policy.refused_fields(
             actor=request.user, user=obj, fields={"delete"}, entry=Entry.ADMIN

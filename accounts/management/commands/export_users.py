@@ -1,6 +1,7 @@
 """`manage.py export_users --format csv|json [--output FILE]`: every user, streamed."""
 
 import csv
+import io
 import json
 import os
 import sys
@@ -9,7 +10,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.management.commands._operator import USER_FIELDS, Progress
+from accounts.management.commands._operator import (
+    CSV_TEXT_FIELDS,
+    USER_FIELDS,
+    Progress,
+    csv_text_out,
+)
 from accounts.models import User
 
 CHUNK = 2000  # rows fetched per round trip (a server-side cursor on PostgreSQL)
@@ -101,12 +107,34 @@ def _values(row):
     return user
 
 
+class _Rows:
+    """CSV rows ending in "\n" whose cells are quoted for "\r" too.
+
+    Python's writer (before 3.13) quotes a cell only for the characters of its line terminator:
+    with "\n" a bare "\r" in a name went out unquoted and ended the row for every reader (the
+    import, a spreadsheet). A writer ending rows in "\r\n" quotes for both; each row's ending
+    is then written as "\n", so every other row is byte-for-byte what it was."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def writerow(self, cells):
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow(cells)
+        self.stream.write(self.buffer.getvalue()[:-2] + "\n")
+
+
 def _write_csv(stream, rows, progress):
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = _Rows(stream)
     writer.writerow(USER_FIELDS)
     count = 0
     for row in rows:
         user = _values(row)
+        for field in CSV_TEXT_FIELDS:
+            user[field] = csv_text_out(user[field])
         writer.writerow(_csv_cell(user[field]) for field in USER_FIELDS)
         count += 1
         if count % CHUNK == 0:

@@ -17,9 +17,11 @@ from django.db import IntegrityError, transaction
 from accounts import policy, services
 from accounts.mailboxes import MAX_INPUT_LENGTH, MIXED_SCRIPTS, normalize_mailbox
 from accounts.management.commands._operator import (
+    CSV_TEXT_FIELDS,
     USER_FIELDS,
     Progress,
     analyze_users,
+    csv_text_in,
     users_by_email,
 )
 from accounts.models import MAX_PASSWORD_LENGTH, User
@@ -135,7 +137,11 @@ def _read_csv(handle):
             elif len(cells) != len(header):
                 yield line, f"{len(cells)} values where the header has {len(header)}"
             else:
-                yield line, dict(zip(header, cells, strict=True))
+                record = dict(zip(header, cells, strict=True))
+                for field in CSV_TEXT_FIELDS:
+                    if field in record:
+                        record[field] = csv_text_in(record[field])
+                yield line, record
             line = reader.line_num + 1
     except csv.Error as exc:
         raise _FileProblems([(reader.line_num, f"not valid CSV: {exc}")]) from exc

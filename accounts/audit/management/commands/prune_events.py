@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.audit.models import SecurityEvent
+from accounts.webhooks import services as webhooks
 
 
 class Command(BaseCommand):
@@ -19,5 +20,10 @@ class Command(BaseCommand):
         if not match:
             raise CommandError("--older-than takes a number followed by d or h, e.g. 400d.")
         age = timedelta(**{{"d": "days", "h": "hours"}[match[2]]: int(match[1])})
-        removed = SecurityEvent.objects.prune(before=timezone.now() - age)
-        self.stdout.write(f"Removed {removed} security events older than {older_than}.")
+        before = timezone.now() - age
+        removed = SecurityEvent.objects.prune(before=before)
+        deliveries = webhooks.prune_deliveries(before=before)
+        self.stdout.write(
+            f"Removed {removed} security events older than {older_than}"
+            f" and {deliveries} finished webhook deliveries of that age."
+        )

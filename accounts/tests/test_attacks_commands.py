@@ -1,6 +1,7 @@
 """Attacks on the commands with wrong arguments and odd files: every one is a one-line error
 (CommandError, exit 1, or a usage error, exit 2) and writes nothing, never a traceback."""
 
+import json
 import os
 import stat
 
@@ -109,4 +110,17 @@ def test_seed_users_refuses_a_batch_too_big_to_hold_in_memory(size):
     message, _ = run_failing("seed_users", "--count", "99999999999999999999", "--batch-size", size)
 
     assert "--batch-size" in message and "at most 100000" in message
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("column", ["first_name", "last_name", "password"])
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+def test_import_users_refuses_a_nul_or_lone_surrogate_in_any_text_cell(tmp_path, column, bad):
+    path = tmp_path / "users.json"
+    value = f"Ada{bad}correct horse battery"
+    path.write_text(json.dumps([{"email": "ada@example.com", column: value}]))
+
+    message, err = run_failing("import_users", str(path))
+
+    assert "nothing was written" in message and column in err
     assert not User.objects.exists()

@@ -213,6 +213,12 @@ def _text(raw, *, max_length):
         raise ValueError(f"{raw!r} is not text")
     if len(raw) > max_length:
         raise ValueError(f"longer than {max_length} characters")
+    # What the API's and the admin's fields refuse too: a database cannot store them (PostgreSQL
+    # raised on a NUL, both on a lone surrogate), nor can a password with one be hashed.
+    if "\x00" in raw:
+        raise ValueError("contains a NUL character")
+    if any("\ud800" <= char <= "\udfff" for char in raw):
+        raise ValueError("contains a lone surrogate")
     return raw
 
 

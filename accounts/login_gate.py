@@ -200,8 +200,9 @@ def _hashable(password) -> bool:
     """Whether `password` could be one Roster set: a longer one is wrong without being hashed, on
     every form that takes it (the API's serializers refuse it earlier)."""
     from accounts.models import MAX_PASSWORD_LENGTH  # the models load after this module
+    from accounts.passwords import hashable
 
-    return len(password) <= MAX_PASSWORD_LENGTH
+    return len(password) <= MAX_PASSWORD_LENGTH and hashable(password)
 
 
 def lockout_seconds_left(email) -> int | None:

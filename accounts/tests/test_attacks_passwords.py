@@ -76,3 +76,20 @@ def test_no_entry_point_sets_a_password_longer_than_the_bound(length):
 def test_a_password_at_the_bound_is_still_accepted():
     password = ("x7Qp" * MAX_PASSWORD_LENGTH)[:MAX_PASSWORD_LENGTH]
     validate_password(password, UserFactory())
+
+
+@pytest.mark.parametrize("password", ["correct horse\ud800battery", "\udfff" * 12])
+def test_a_password_with_a_lone_surrogate_is_refused_and_never_hashed(password):
+    from accounts import login_gate
+
+    user = UserFactory()
+    with pytest.raises(ValidationError):
+        validate_password(password, user)
+    with pytest.raises(login_gate.WrongCredentials):
+        login_gate.authenticate(
+            client=login_gate.Client(ip="203.0.113.9"), email=user.email, password=password
+        )
+    with pytest.raises(login_gate.WrongCredentials):
+        login_gate.verify_password(
+            client=login_gate.Client(ip="203.0.113.9"), user=user, password=password
+        )

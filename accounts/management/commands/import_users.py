@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
-from accounts import policy, services
+from accounts import names, policy, services
 from accounts.mailboxes import MAX_INPUT_LENGTH, MIXED_SCRIPTS, normalize_mailbox
 from accounts.management.commands._operator import (
     USER_FIELDS,
@@ -222,6 +222,12 @@ def _text(raw, *, max_length):
     return raw
 
 
+def _name(value):
+    if why := names.problem(value):
+        raise ValueError(why)
+    return value
+
+
 def _email(raw):
     """The mailbox the cell names (accounts.mailboxes): two spellings of one are one user."""
     email = _text(raw, max_length=MAX_INPUT_LENGTH).strip()
@@ -276,8 +282,8 @@ def _password(raw):
 _PARSERS = {
     "id": _id,
     "email": _email,
-    "first_name": lambda raw: _text(raw, max_length=150),
-    "last_name": lambda raw: _text(raw, max_length=150),
+    "first_name": lambda raw: _name(_text(raw, max_length=150)),
+    "last_name": lambda raw: _name(_text(raw, max_length=150)),
     "email_verified": _boolean,
     "is_active": _boolean,
     "is_staff": _boolean,

@@ -8,7 +8,8 @@ its registrant typed (no name, no details), only what Roster wrote.
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
 from accounts.notices import NOTICES
@@ -108,9 +109,15 @@ def render(kind, *, user, to, context):
         values["link"] = verification_link(user)
     elif kind == "password_reset" or (kind in NOTICES and user.is_active):
         values["reset_link"] = values["link"] = password_reset_link(user)
-    subject = render_to_string(f"emails/{kind}_subject.txt", values).strip()
+    subject = _plain_text(f"emails/{kind}_subject.txt", values).strip()
     message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"emails/{kind}.txt", values), to=[to]
+        subject=subject, body=_plain_text(f"emails/{kind}.txt", values), to=[to]
     )
     message.attach_alternative(render_to_string(f"emails/{kind}.html", values), "text/html")
     return message
+
+
+def _plain_text(name, values):
+    """A text template rendered without HTML escaping: the plain part and the subject show a name
+    or an address as typed (`O'Brien`, not `O&#x27;Brien`); only the HTML part escapes."""
+    return get_template(name).template.render(Context(values, autoescape=False))

@@ -175,7 +175,9 @@ def authenticate(*, client: Client, email: str, password: str):
     return attempt(
         client=client,
         account=account_key(email),
-        check=lambda: django_authenticate(None, email=email, password=password),
+        check=lambda: (
+            _hashable(password) and django_authenticate(None, email=email, password=password)
+        ),
         purpose="login",
     )
 
@@ -191,7 +193,16 @@ def verify_password(*, client: Client, user, password: str) -> None:
 
 
 def _check(user, password):
-    return user.is_active and user.check_password(password)
+    return _hashable(password) and user.is_active and user.check_password(password)
+
+
+def _hashable(password) -> bool:
+    """Whether `password` could be one Roster set: a longer one is wrong without being hashed, on
+    every form that takes it (the API's serializers refuse it earlier)."""
+    from accounts.models import MAX_PASSWORD_LENGTH  # the models load after this module
+    from accounts.passwords import hashable
+
+    return len(password) <= MAX_PASSWORD_LENGTH and hashable(password)
 
 
 def lockout_seconds_left(email) -> int | None:

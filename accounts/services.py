@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import emails, login_gate, notices, policy
+from accounts import emails, login_gate, names, notices, policy
 from accounts.audit.events import record
 from accounts.audit.models import EventType
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
@@ -100,6 +100,7 @@ def user_create(
         f for f in (*UPDATABLE, "is_superuser") if getattr(user, f) != getattr(fresh, f)
     }
     policy.check_change(actor=actor, user=fresh, fields=fields, entry=entry)
+    names.check(first_name=first_name, last_name=last_name)
     _set_initial_password(user, password)
     with transaction.atomic():
         _save_new(user)
@@ -117,6 +118,7 @@ def _fields_set(new_user):
 
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Self-registration: an ordinary, unverified user, sent a verification email."""
+    names.check(first_name=first_name, last_name=last_name)
     user = User(
         email=User.objects.normalize_email(email), first_name=first_name, last_name=last_name
     )
@@ -162,6 +164,7 @@ def user_update(*, actor, user: User, data: dict, entry: Entry = Entry.API) -> U
     if "is_superuser" in data and bool(data["is_superuser"]) != stored.is_superuser:
         changes["is_superuser"] = bool(data["is_superuser"])
     policy.check_change(actor=actor, user=stored, fields={*changes, *relations}, entry=entry)
+    names.check(**{field: changes[field] for field in policy.NAMES if field in changes})
     if "email" in changes:
         _refuse_reserved(changes["email"], user=stored)
     if "email" in changes and "email_verified" not in changes and stored.email_verified:

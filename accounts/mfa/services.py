@@ -37,7 +37,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts import login_gate, notices, policy
+from accounts import login_gate, names, notices, policy
 from accounts.audit.events import record
 from accounts.mfa import crypto
 from accounts.mfa.models import Passkey, PendingLogin, RecoveryCode, TOTPDevice, WebAuthnChallenge
@@ -283,6 +283,7 @@ def passkey_registration_options(*, user) -> dict:
 def passkey_register(*, user, credential: dict, name: str) -> tuple[Passkey, list[str]]:
     """Store a new passkey from the browser's `navigator.credentials.create()` answer. Returns
     it, and new recovery codes when it is the user's first factor (else an empty list)."""
+    names.check(name=name)
     challenge = _spend_challenge(credential, WebAuthnChallenge.Purpose.REGISTER, user)
     if challenge is None:
         raise ValidationError({"credential": [INVALID_CREDENTIAL]})

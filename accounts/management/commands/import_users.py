@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
-from accounts import policy, services
+from accounts import names, policy, services
 from accounts.mailboxes import MAX_INPUT_LENGTH, MIXED_SCRIPTS, normalize_mailbox
 from accounts.management.commands._operator import (
     CSV_TEXT_FIELDS,
@@ -219,7 +219,19 @@ def _text(raw, *, max_length):
         raise ValueError(f"{raw!r} is not text")
     if len(raw) > max_length:
         raise ValueError(f"longer than {max_length} characters")
+    # What the API's and the admin's fields refuse too: a database cannot store them (PostgreSQL
+    # raised on a NUL, both on a lone surrogate), nor can a password with one be hashed.
+    if "\x00" in raw:
+        raise ValueError("contains a NUL character")
+    if any("\ud800" <= char <= "\udfff" for char in raw):
+        raise ValueError("contains a lone surrogate")
     return raw
+
+
+def _name(value):
+    if why := names.problem(value):
+        raise ValueError(why)
+    return value
 
 
 def _email(raw):
@@ -276,8 +288,8 @@ def _password(raw):
 _PARSERS = {
     "id": _id,
     "email": _email,
-    "first_name": lambda raw: _text(raw, max_length=150),
-    "last_name": lambda raw: _text(raw, max_length=150),
+    "first_name": lambda raw: _name(_text(raw, max_length=150)),
+    "last_name": lambda raw: _name(_text(raw, max_length=150)),
     "email_verified": _boolean,
     "is_active": _boolean,
     "is_staff": _boolean,

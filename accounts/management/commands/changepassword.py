@@ -3,7 +3,6 @@ operator, so the new password ends every session, is recorded and is told to its
 own saved the row directly)."""
 
 from django.contrib.auth.management.commands import changepassword
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
@@ -34,13 +33,12 @@ class Command(changepassword.Command):
             if first != second:
                 self.stdout.write("Passwords do not match. Please try again.")
                 continue
-            try:
-                validate_password(first, user)
+            try:  # the service validates the password (the same validators, once)
+                services.password_set(
+                    actor=policy.OPERATOR, user=user, password=first, entry=policy.Entry.COMMAND
+                )
             except ValidationError as err:
                 self.stderr.write("\n".join(err.messages))
                 continue
-            services.password_set(
-                actor=policy.OPERATOR, user=user, password=first, entry=policy.Entry.COMMAND
-            )
             return f"Password changed successfully for user '{user}'"
         raise CommandError(f"Aborting password change for user '{user}' after {MAX_TRIES} attempts")

@@ -25,6 +25,7 @@ from accounts.management.commands._operator import (
     users_by_email,
 )
 from accounts.models import MAX_PASSWORD_LENGTH, User
+from accounts.passwords import hashable
 
 COLUMNS = (*USER_FIELDS, "password")  # the export's columns, plus a password for new accounts
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -223,7 +224,7 @@ def _text(raw, *, max_length):
     # raised on a NUL, both on a lone surrogate), nor can a password with one be hashed.
     if "\x00" in raw:
         raise ValueError("contains a NUL character")
-    if any("\ud800" <= char <= "\udfff" for char in raw):
+    if not hashable(raw):  # a lone surrogate: UTF-8 (the database, the hasher) cannot hold it
         raise ValueError("contains a lone surrogate")
     return raw
 

@@ -225,6 +225,14 @@ def _spend_recovery_code(user, code):
     return False
 
 
+def _remove_every_factor(user) -> bool:
+    """Delete every TOTP device, passkey and recovery code of `user`; True when a factor went."""
+    totp, _ = TOTPDevice.objects.filter(user=user).delete()
+    passkeys, _ = Passkey.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    return bool(totp or passkeys)
+
+
 def _forget_recovery_codes_without_factor(user):
     if not has_second_factor(user):
         RecoveryCode.objects.filter(user=user).delete()
@@ -530,10 +538,7 @@ def unproven_factors_remove(*, user) -> None:
     link reached it): every second factor and passkey was set up by whoever registered the
     address before, maybe a squatter waiting to log in with them (account pre-hijacking). They
     all go."""
-    removed, _ = TOTPDevice.objects.filter(user=user).delete()
-    passkeys, _ = Passkey.objects.filter(user=user).delete()
-    RecoveryCode.objects.filter(user=user).delete()
-    if removed or passkeys:
+    if _remove_every_factor(user):
         record("second_factor_removed", user=user, data={"kind": "all", "why": "address_proven"})
         notices.send(
             user,
@@ -549,8 +554,6 @@ def unproven_factors_remove(*, user) -> None:
 def second_factors_reset(*, actor, user, entry: Entry = Entry.ADMIN) -> None:
     """An operator removes every second factor of `user` (lost phone), as the policy allows."""
     policy.check_change(actor=actor, user=user, fields={"mfa"}, entry=entry)
-    TOTPDevice.objects.filter(user=user).delete()
-    Passkey.objects.filter(user=user).delete()
+    _remove_every_factor(user)
     record("second_factor_removed", user=user, actor=actor, data={"kind": "all"})
-    RecoveryCode.objects.filter(user=user).delete()
     notices.send(user, "second_factor_removed", method="every second factor, reset by staff")

@@ -7,26 +7,25 @@ from django.utils import timezone
 
 
 class EmailChangeQuerySet(models.QuerySet):
-    def reserved(self, emails):
-        """Which of `emails` (mailbox forms, as stored) are kept by `reserving`: one query."""
-        return set(
-            self.filter(
-                old_email__in=list(emails),
-                confirmed_at__isnull=False,
-                reverted_at__isnull=True,
-                revert_by__gt=timezone.now(),
-            ).values_list("old_email", flat=True)
+    def keeping_their_old_address(self):
+        """The changes that keep their old address for the account that left it: confirmed, not
+        reverted, within the revert window. Until that closes, the old address may come back by
+        its revert link, so no other account may take it (a thief would register it to block the
+        revert)."""
+        return self.filter(
+            confirmed_at__isnull=False, reverted_at__isnull=True, revert_by__gt=timezone.now()
         )
 
     def reserving(self, email):
-        """The changes that keep `email` for the account that left it: confirmed, not reverted,
-        within the revert window. Until that closes, the old address may come back by its revert
-        link, so no other account may take it (a thief would register it to block the revert)."""
-        return self.filter(
-            old_email__iexact=email,
-            confirmed_at__isnull=False,
-            reverted_at__isnull=True,
-            revert_by__gt=timezone.now(),
+        """The changes that keep `email` (any case) for the account that left it."""
+        return self.keeping_their_old_address().filter(old_email__iexact=email)
+
+    def reserved(self, emails):
+        """Which of `emails` (mailbox forms, as stored) are kept so: one query."""
+        return set(
+            self.keeping_their_old_address()
+            .filter(old_email__in=list(emails))
+            .values_list("old_email", flat=True)
         )
 
 
